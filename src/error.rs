@@ -194,6 +194,30 @@ pub enum Error {
         len: usize,
     },
 
+    /// The framed body is longer than the configured maximum (rule C9).
+    #[error("body of {len} bytes exceeds the configured maximum of {max}")]
+    BodyTooLarge {
+        /// The framed body length.
+        len: u64,
+        /// The configured maximum.
+        max: u64,
+    },
+
+    /// Encoding: more body bytes than the packet's `CONTENT_LENGTH` frames.
+    #[error("body chunk would make {received} body bytes, but the packet framed {expected}")]
+    BodyOverrun {
+        /// The framed body length.
+        expected: u64,
+        /// Body bytes given so far, the refused chunk included.
+        received: u64,
+    },
+
+    /// Reading from or writing to the connection failed (tokio-util's codecs need this).
+    #[cfg(feature = "codec")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "codec")))]
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+
     /// Encoding into a slice: the packet does not fit; nothing was written.
     #[error("the encoded packet needs {needed} bytes, the buffer has {available}")]
     BufferTooSmall {
@@ -222,6 +246,10 @@ impl Error {
             Error::MagicVar { .. } => "MagicVar",
             Error::LengthOverflow { .. } => "LengthOverflow",
             Error::BufferTooSmall { .. } => "BufferTooSmall",
+            Error::BodyTooLarge { .. } => "BodyTooLarge",
+            Error::BodyOverrun { .. } => "BodyOverrun",
+            #[cfg(feature = "codec")]
+            Error::Io(_) => "Io",
         }
     }
 
@@ -243,7 +271,11 @@ impl Error {
             Error::DatagramLength { .. }
             | Error::TruncatedBody { .. }
             | Error::LengthOverflow { .. }
-            | Error::BufferTooSmall { .. } => None,
+            | Error::BufferTooSmall { .. }
+            | Error::BodyTooLarge { .. }
+            | Error::BodyOverrun { .. } => None,
+            #[cfg(feature = "codec")]
+            Error::Io(_) => None,
         }
     }
 
@@ -283,6 +315,10 @@ impl Error {
                 "a key, value, item or block larger than 65535 bytes cannot be encoded"
             }
             Error::BufferTooSmall { .. } => "give a buffer of at least encoded_len() bytes",
+            Error::BodyTooLarge { .. } => "raise the body limit, as with uWSGI --limit-post",
+            Error::BodyOverrun { .. } => "send exactly as many body bytes as CONTENT_LENGTH says",
+            #[cfg(feature = "codec")]
+            Error::Io(_) => "the connection failed",
         }
     }
 }

@@ -16,6 +16,8 @@ extern crate alloc;
 mod array;
 mod builder;
 mod cgi;
+#[cfg(feature = "codec")]
+mod codec;
 mod error;
 mod escape;
 mod header;
@@ -29,6 +31,9 @@ mod vars;
 pub use array::{Array, ArrayIter};
 pub use builder::PacketBuilder;
 pub use cgi::{CgiMapping, ContentHeaders, NginxParams, RepeatedHeaders, Underscores};
+#[cfg(feature = "codec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "codec")))]
+pub use codec::{ClientCodec, Frame, RpcReply, ServerCodec};
 pub use error::{ContentLengthFault, Error, Field};
 pub use escape::Escaped;
 pub use header::{HEADER_LEN, Header};

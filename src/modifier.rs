@@ -17,7 +17,7 @@ macro_rules! modifiers {
             /// ```
             /// use uwsgi_codec::Modifier1;
             /// assert_eq!(Modifier1::RPC.name(), Some("RPC"));
-            /// assert_eq!(Modifier1(99).name(), None);
+            /// assert_eq!(Modifier1(120).name(), None);
             /// ```
             pub fn name(self) -> Option<&'static str> {
                 match self.0 {

@@ -179,10 +179,10 @@ impl Parser {
     /// ```
     /// use uwsgi_codec::{Parser, Status};
     ///
-    /// let wire = b"\x00\x0d\x00\x00\x03\x00FOO\x04\x00bar!";
-    /// assert_eq!(Parser::new().parse(&wire[..6])?.map(|_| ()), Status::Incomplete(11));
+    /// let wire = b"\x00\x0b\x00\x00\x03\x00FOO\x04\x00bar!";
+    /// assert_eq!(Parser::new().parse(&wire[..6])?.map(|_| ()), Status::Incomplete(9));
     /// let packet = Parser::new().parse(wire)?.complete().unwrap();
-    /// assert_eq!(packet.wire_len(), 17);
+    /// assert_eq!(packet.wire_len(), 15);
     /// # Ok::<(), uwsgi_codec::Error>(())
     /// ```
     pub fn parse<'a>(&self, buf: &'a [u8]) -> Result<Status<PacketRef<'a>>, Error> {
@@ -408,11 +408,11 @@ impl core::fmt::Debug for PacketRef<'_> {
 /// use bytes::Bytes;
 /// use uwsgi_codec::Packet;
 ///
-/// let wire = Bytes::from_static(b"\x00\x0a\x00\x00\x01\x00K\x03\x00abc");
+/// let wire = Bytes::from_static(b"\x00\x08\x00\x00\x01\x00K\x03\x00abc");
 /// let packet = Packet::parse(&wire)?.complete().unwrap();
 /// let value: Bytes = packet.get("K").unwrap();
 /// assert_eq!(value, "abc");
-/// assert_eq!(value.as_ptr(), wire[7..].as_ptr()); // the same memory
+/// assert_eq!(value.as_ptr(), wire[9..].as_ptr()); // the same memory
 /// # Ok::<(), uwsgi_codec::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]

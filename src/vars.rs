@@ -92,8 +92,8 @@ pub(crate) fn validate(block: &[u8], rules: &VarsRules) -> Result<usize, Error> 
 /// ```
 /// use uwsgi_codec::PacketRef;
 ///
-/// // H(0,25,0) kv("HTTP_X","a") kv("HTTP_X","b")
-/// let wire = b"\x00\x1a\x00\x00\x06\x00HTTP_X\x01\x00a\x06\x00HTTP_X\x01\x00b";
+/// // H(0,22,0) kv("HTTP_X","a") kv("HTTP_X","b")
+/// let wire = b"\x00\x16\x00\x00\x06\x00HTTP_X\x01\x00a\x06\x00HTTP_X\x01\x00b";
 /// let packet = PacketRef::parse(wire)?.complete().unwrap();
 /// let vars = packet.vars().unwrap();
 /// assert_eq!(vars.len(), 2);
