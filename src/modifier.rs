@@ -100,7 +100,7 @@ modifiers! {
     RELOAD = 97, "reload";
     /// Brutal reload.
     RELOAD_BRUTAL = 98, "brutal reload";
-    /// Configuration request from the master.
+    /// Configuration request from the master; read as a request family (§11 case 9).
     CONFIG_REQUEST = 99, "config request";
     /// Ping (modifier2 0) and pong (modifier2 1).
     PING = 100, "ping";
@@ -135,6 +135,7 @@ impl Modifier1 {
     pub fn is_request_family(self, modifier2: u8) -> bool {
         match self.0 {
             173 => (2..=4).contains(&modifier2),
+            // 99 is missing on purpose: PROTOCOL.md §11 case 9 pins it as a request family.
             1..=3
             | 10
             | 17
@@ -142,7 +143,9 @@ impl Modifier1 {
             | 31..=33
             | 48
             | 72..=74
-            | 95..=101
+            | 95..=98
+            | 100
+            | 101
             | 109..=111
             | 115
             | 123

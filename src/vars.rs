@@ -28,6 +28,7 @@ pub(crate) fn validate(block: &[u8], rules: &VarsRules) -> Result<usize, Error> 
     let end = block.len();
     let mut pos = 0;
     let mut count = 0;
+    let check_magic = rules.magic != MagicPolicy::Allow;
     while pos < end {
         let at = pos + HEADER_LEN;
         if rules.max_vars == Some(count) {
@@ -71,7 +72,7 @@ pub(crate) fn validate(block: &[u8], rules: &VarsRules) -> Result<usize, Error> 
                 available,
             });
         }
-        if rules.magic != MagicPolicy::Allow {
+        if check_magic {
             let key = block.get(pos + 2..vpos).unwrap_or_default();
             if !rules.magic.accepts(key) {
                 return Err(Error::MagicVar { offset: at });
