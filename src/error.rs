@@ -128,7 +128,7 @@ pub enum Error {
     },
 
     /// The input ended inside a packet (header or block).
-    #[error("connection ended {needed} bytes short of a complete packet ({offset} bytes received)")]
+    #[error("input ended inside a packet: {offset} bytes received, {needed} more needed")]
     UnexpectedEof {
         /// Bytes of the packet received.
         offset: usize,
