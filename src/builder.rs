@@ -235,14 +235,14 @@ impl<'a> PacketBuilder<'a> {
                     if !self.allow_magic && magic_class(key) == Some(MagicClass::CodeOrProcess) {
                         return Err(Error::MagicVar { offset });
                     }
-                    let value_len = match digits {
+                    let value = match &digits {
                         Some(digits) if key == CONTENT_LENGTH => {
                             has_content_length = true;
-                            check_content_length(value, &digits, offset + 4 + key.len())?
+                            check_content_length(value, digits.as_bytes(), offset)?
                         }
-                        _ => value.len(),
+                        _ => value,
                     };
-                    4 + key.len() + value_len
+                    4 + key.len() + value.len()
                 }
                 Part::Item(item) => 2 + fit_u16(Field::Item, item.len())?,
                 Part::Raw(bytes) => bytes.len(),
@@ -367,10 +367,9 @@ impl<'a> PacketBuilder<'a> {
         for part in &self.parts {
             match *part {
                 Part::Var(key, value) => {
-                    let value = if key == CONTENT_LENGTH && plan.digits.is_some() {
-                        digits
-                    } else {
-                        value
+                    let value = match plan.digits {
+                        Some(_) if key == CONTENT_LENGTH => filled(value, digits),
+                        _ => value,
                     };
                     put_prefixed(dst, key);
                     put_prefixed(dst, value);
@@ -400,28 +399,48 @@ fn fit_u16(field: Field, len: usize) -> Result<usize, Error> {
     Ok(len)
 }
 
-/// The length a caller's `CONTENT_LENGTH` value is written with when framing a body of
-/// `digits`: an empty placeholder is filled (unless the body is empty), an equal value kept.
-fn check_content_length(value: &[u8], digits: &Digits, offset: usize) -> Result<usize, Error> {
-    let expected = digits.as_bytes();
-    if value == expected || (value.is_empty() && expected == b"0") {
-        return Ok(value.len());
+/// The `CONTENT_LENGTH` value written for a caller's `value` when framing a body of
+/// `digits` (rule E7): an empty placeholder gets the digits, unless the body is empty.
+fn filled<'v>(value: &'v [u8], digits: &'v [u8]) -> &'v [u8] {
+    if value.is_empty() && digits != b"0" {
+        digits
+    } else {
+        value
     }
-    if value.is_empty() {
-        return Ok(expected.len());
+}
+
+/// Checks a caller's `CONTENT_LENGTH` against the framed body length and returns the value
+/// to write; `offset` is where the pair would be.
+fn check_content_length<'v>(
+    value: &'v [u8],
+    digits: &'v [u8],
+    offset: usize,
+) -> Result<&'v [u8], Error> {
+    let written = filled(value, digits);
+    if written.is_empty() || written == digits {
+        return Ok(written);
     }
-    let first = parse_length(value, offset)?;
-    let second = parse_length(expected, 0)?;
+    let first = parse_length(value, offset + 4 + CONTENT_LENGTH.len())?;
+    let second = parse_length(digits, 0)?;
     Err(Error::ConflictingContentLength {
         first,
         second,
-        offset: offset - 4 - CONTENT_LENGTH.len(),
+        offset,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_placeholder_stays_empty_for_an_empty_body() {
+        let builder = PacketBuilder::new(0).var("CONTENT_LENGTH", "").body_len(0);
+        let wire = builder.to_vec().unwrap_or_default();
+        assert_eq!(wire.len(), 22);
+        assert_eq!(builder.encoded_len().ok(), Some(22));
+        assert!(wire.ends_with(b"CONTENT_LENGTH\x00\x00"));
+    }
 
     #[test]
     fn digits_of_edge_values() {
