@@ -121,6 +121,11 @@ impl Parser {
         self
     }
 
+    /// The packet-kind table in force.
+    pub(crate) fn kind_fn(&self) -> fn(&Header, Direction) -> PacketKind {
+        self.kind_fn
+    }
+
     /// The kind this parser gives a packet with `header`.
     pub fn kind_of(&self, header: &Header) -> PacketKind {
         (self.kind_fn)(header, self.direction)
