@@ -314,7 +314,8 @@ enum Expect {
 /// what comes back: a request family, an echo or a raw RPC (modifier2 1) gets raw bytes,
 /// yielded as `Raw` chunks and `End` at the end of input, never read as a packet; other
 /// service packets get a framed reply, yielded as `Packet`, its `Body` (RPC modifier2 5,
-/// cache magic) and `End`.
+/// cache magic) and `End`. Bytes after a complete framed reply are not read; the end of
+/// input before any reply byte is a clean end (rule H7), not an error.
 ///
 /// # Examples
 ///
@@ -382,6 +383,7 @@ impl Encoder<&PacketBuilder<'_>> for ClientCodec {
         let written = dst.get(start..).unwrap_or_default();
         let framing = Parser::new()
             .with_foreign_check(false)
+            .with_kind_fn(self.framing.parser.kind_fn())
             .parse(written)
             .and_then(|status| {
                 let packet = status.complete().ok_or(Error::UnexpectedEof {
