@@ -365,7 +365,8 @@ impl ClientCodec {
     /// Whether a request with this header gets a raw reply (PROTOCOL.md §2.5).
     fn raw_reply(packet: &PacketRef<'_>) -> bool {
         let header = packet.header();
-        packet.kind() == PacketKind::REQUEST
+        let rpc_dict_reply = header.modifier1 == Modifier1::RPC && header.modifier2 == 5;
+        (packet.kind() == PacketKind::REQUEST && !rpc_dict_reply)
             || header.modifier1 == Modifier1::ECHO
             || (header.modifier1 == Modifier1::RPC && header.modifier2 == 1)
     }

@@ -282,7 +282,9 @@ impl Error {
     /// A one-line hint for a person reading a log: what usually causes this error.
     pub fn hint(&self) -> &'static str {
         match self {
-            Error::ForeignProtocol { protocol, .. } => protocol.fix(),
+            Error::ForeignProtocol { .. } => {
+                "the message names the protocol and the fix: check what the front end sends to this port"
+            }
             Error::TooLarge { .. } => {
                 "a large cookie or header set; raise the limit (up to 65535), as with uWSGI --buffer-size"
             }
@@ -303,7 +305,7 @@ impl Error {
                 "CONTENT_LENGTH must be empty or ASCII digits only, at most 18446744073709551615"
             }
             Error::ConflictingContentLength { .. } => {
-                "two different CONTENT_LENGTH vars: refuse the request, it cannot be framed safely"
+                "two framings of one body disagree: refuse the message, it cannot be framed safely"
             }
             Error::TruncatedBody { .. } => {
                 "the peer closed the connection before sending the whole body"

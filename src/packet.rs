@@ -462,6 +462,16 @@ impl Packet {
         self.header
     }
 
+    /// Header byte 0.
+    pub fn modifier1(&self) -> Modifier1 {
+        self.header.modifier1
+    }
+
+    /// Header byte 3.
+    pub fn modifier2(&self) -> u8 {
+        self.header.modifier2
+    }
+
     /// How the block was read and what follows the packet.
     pub fn kind(&self) -> PacketKind {
         self.kind

@@ -1,0 +1,1351 @@
+//! Interoperability with real peers (PROTOCOL.md §1, §8, §10): nginx 1.22 in front of the
+//! crate's `server` example, and the crate's `client` example in front of uWSGI 2.0 (the
+//! classic hello app, a Django project, and an app that reports its WSGI environ as raw bytes).
+//!
+//! The peers come from Debian: `bash .ci/install-peers` installs them (nginx, uWSGI with the
+//! python3 and ping plugins, curl, and Django in `target/peer-venv`). Every peer runs under a
+//! [`Peer`] guard that stops and reaps it (and whatever it forked) on drop, panics included;
+//! ports are free loopback ports; files go under `target/peer-tmp/<test>-<pid>/`.
+#![cfg(feature = "codec")]
+
+use std::fs::{self, File};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const INSTALL_HINT: &str = "run `bash .ci/install-peers` (installs nginx, uWSGI with its python3 \
+                            plugin, curl, and Django in target/peer-venv)";
+
+/// Var pairs in wire order.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+// ------------------------------------------------------------------------------------------
+// Paths and tools
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A built example: the test binary is `target/<profile>/deps/peers-HASH`, the examples sit in
+/// `target/<profile>/examples/` (cargo builds them before integration tests with `codec` on).
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps");
+    let path = profile.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "example `{name}` is not built at {}: run `cargo test --features codec --test peers`",
+        path.display()
+    );
+    path
+}
+
+/// A peer binary from PATH (or the usual sbin directories, which a non-login PATH may lack).
+fn tool(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let fallback = [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+    ];
+    std::env::split_paths(&path)
+        .chain(fallback.into_iter().map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("`{name}` is not installed: {INSTALL_HINT}"))
+}
+
+fn uwsgi_binary() -> PathBuf {
+    let uwsgi = tool("uwsgi");
+    let plugin = Path::new("/usr/lib/uwsgi/plugins/python3_plugin.so");
+    assert!(
+        plugin.exists(),
+        "uWSGI's python3 plugin ({}) is missing: {INSTALL_HINT}",
+        plugin.display()
+    );
+    uwsgi
+}
+
+/// The virtualenv with Django that `.ci/install-peers` builds from Debian's python3.
+fn django_venv() -> PathBuf {
+    let venv = repo().join("target/peer-venv");
+    let has_django = fs::read_dir(venv.join("lib"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|entry| entry.path().join("site-packages/django").is_dir());
+    assert!(
+        has_django,
+        "no virtualenv with Django at {}: {INSTALL_HINT}",
+        venv.display()
+    );
+    venv
+}
+
+/// A fresh scratch directory `target/peer-tmp/<test>-<pid>/`, removed when the test passes and
+/// kept for a post-mortem when it fails. Declare it first so that it outlives the peers.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let dir = repo()
+            .join("target/peer-tmp")
+            .join(format!("{test}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create the scratch directory");
+        Scratch(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            eprintln!("peer files kept in {}", self.0.display());
+        } else {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// Bytes for a message: printable ASCII as is, the rest escaped, cut after `max` bytes.
+fn show(bytes: &[u8], max: usize) -> String {
+    let cut = &bytes[..bytes.len().min(max)];
+    let more = if bytes.len() > max {
+        format!("... ({} bytes)", bytes.len())
+    } else {
+        String::new()
+    };
+    format!("\"{}\"{more}", cut.escape_ascii())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    assert!(text.len() % 2 == 0, "odd-length hex {text:?}");
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&text[at..at + 2], 16).expect("a hex digit pair"))
+        .collect()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+/// The last value of `key` (what uWSGI and `Vars::get` see), `None` when absent.
+fn get<'a>(vars: &'a Pairs, key: &str) -> Option<&'a [u8]> {
+    get_all(vars, key).last().copied()
+}
+
+fn get_all<'a>(vars: &'a Pairs, key: &str) -> Vec<&'a [u8]> {
+    vars.iter()
+        .filter(|(k, _)| k == key.as_bytes())
+        .map(|(_, v)| &v[..])
+        .collect()
+}
+
+fn keys(vars: &Pairs) -> Vec<String> {
+    vars.iter()
+        .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+        .collect()
+}
+
+/// `len` bytes cycling through every byte value (NUL, CR, LF and >= 0x80 included).
+fn all_bytes(len: usize, seed: usize) -> Vec<u8> {
+    (0..len).map(|i| ((i * 7 + seed) % 256) as u8).collect()
+}
+
+/// `len` printable bytes that are safe in an HTTP header value or a curl argument.
+fn header_text(len: usize, seed: usize) -> String {
+    (0..len)
+        .map(|i| char::from(b'a' + ((i + seed) % 26) as u8))
+        .collect()
+}
+
+// ------------------------------------------------------------------------------------------
+// Processes
+
+/// A running peer. Dropping it stops it: SIGTERM to its process group (uWSGI's master then
+/// buries its workers itself), SIGKILL to the group after 5 s, and the leader is always reaped.
+struct Peer {
+    name: String,
+    child: Child,
+    log: PathBuf,
+    /// SIGTERM already sent.
+    stopping: bool,
+    /// Already reaped: its pid (and so its group id) may belong to someone else now.
+    reaped: bool,
+}
+
+impl Peer {
+    /// Starts `command` in a process group of its own, stdout and stderr into `log`.
+    fn spawn(name: &str, mut command: Command, log: PathBuf) -> Peer {
+        let file = File::create(&log).expect("create the peer's log file");
+        command
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("clone a file handle"))
+            .stderr(file);
+        Peer::start(name, command, log)
+    }
+
+    fn start(name: &str, mut command: Command, log: PathBuf) -> Peer {
+        command.process_group(0);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {name} ({command:?}): {err}"));
+        Peer {
+            name: name.into(),
+            child,
+            log,
+            stopping: false,
+            reaped: false,
+        }
+    }
+
+    fn log(&self) -> String {
+        String::from_utf8_lossy(&fs::read(&self.log).unwrap_or_default()).into_owned()
+    }
+
+    /// Panics with the peer's log if it has exited.
+    fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            self.reaped = true;
+            panic!(
+                "{} exited early ({status}); {}:\n{}",
+                self.name,
+                self.log.display(),
+                self.log()
+            );
+        }
+    }
+
+    /// Waits (at most 100 × 50 ms) until `port` accepts connections.
+    fn wait_for_port(&mut self, port: u16) {
+        for _ in 0..100 {
+            if TcpStream::connect_timeout(&loopback(port), Duration::from_millis(200)).is_ok() {
+                return;
+            }
+            self.assert_running();
+            thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "{} does not answer on 127.0.0.1:{port} after 5 s; {}:\n{}",
+            self.name,
+            self.log.display(),
+            self.log()
+        );
+    }
+
+    /// Asks the peer to stop without waiting: lets several peers shut down in parallel.
+    fn terminate(&mut self) {
+        if !self.stopping && !self.reaped {
+            self.stopping = true;
+            signal_group(self.child.id(), "TERM");
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        if self.reaped {
+            return;
+        }
+        self.terminate();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            match self.child.try_wait() {
+                Ok(None) => thread::sleep(Duration::from_millis(20)),
+                _ => return,
+            }
+        }
+        // Not reaped yet, so the group id is still ours.
+        signal_group(self.child.id(), "KILL");
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends a signal to a whole process group (bash's builtin kill: procps may be absent).
+fn signal_group(pgid: u32, signal: &str) {
+    let _ = Command::new("bash")
+        .args(["-c", &format!("kill -{signal} -- -{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Stops several peers at once (uWSGI takes about a second to bury its worker).
+fn stop_all(mut peers: Vec<Peer>) {
+    for peer in &mut peers {
+        peer.terminate();
+    }
+    drop(peers);
+}
+
+/// The crate's `server` example; returns the guard and the address from its first stdout line.
+fn start_server(dir: &Path, name: &str, args: &[&str]) -> (Peer, String) {
+    let mut command = Command::new(example("server"));
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(File::create(dir.join(format!("{name}.log"))).expect("create a log file"));
+    let mut peer = Peer::start(name, command, dir.join(format!("{name}.log")));
+    let stdout = peer.child.stdout.take().expect("piped stdout");
+    let out_log = dir.join(format!("{name}.stdout"));
+    let (lines, first) = mpsc::channel();
+    thread::spawn(move || {
+        let mut out = File::create(out_log).ok();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(out) = out.as_mut() {
+                let _ = writeln!(out, "{line}");
+            }
+            let _ = lines.send(line);
+        }
+    });
+    let line = match first.recv_timeout(Duration::from_secs(10)) {
+        Ok(line) => line,
+        Err(_) => {
+            peer.assert_running();
+            panic!("{name} printed no line in 10 s");
+        }
+    };
+    let Some(addr) = line.strip_prefix("listening on ") else {
+        panic!("{name}'s first stdout line is {line:?}, want `listening on ADDR`");
+    };
+    (peer, addr.to_string())
+}
+
+/// nginx in the foreground, single process, every path inside `dir/nginx`, serving `locations`
+/// on a free port.
+fn start_nginx(dir: &Path, locations: &str) -> (Peer, u16, PathBuf) {
+    let nginx = tool("nginx");
+    let port = free_port();
+    let prefix = dir.join("nginx");
+    fs::create_dir_all(prefix.join("html")).expect("create the nginx prefix");
+    let p = prefix.display();
+    let conf = format!(
+        r#"daemon off;
+master_process off;
+pid "{p}/nginx.pid";
+error_log "{p}/error.log" info;
+events {{ worker_connections 64; }}
+http {{
+    access_log "{p}/access.log";
+    client_body_temp_path "{p}/client_body";
+    proxy_temp_path "{p}/proxy";
+    fastcgi_temp_path "{p}/fastcgi";
+    uwsgi_temp_path "{p}/uwsgi";
+    scgi_temp_path "{p}/scgi";
+    large_client_header_buffers 8 64k;
+    client_max_body_size 10m;
+    default_type application/octet-stream;
+    server {{
+        listen 127.0.0.1:{port};
+        server_name localhost;
+        root "{p}/html";
+{locations}
+    }}
+}}
+"#
+    );
+    let conf_path = prefix.join("nginx.conf");
+    fs::write(&conf_path, conf).expect("write nginx.conf");
+    let mut command = Command::new(nginx);
+    command
+        .arg("-p")
+        .arg(&prefix)
+        .arg("-c")
+        .arg(&conf_path)
+        .arg("-e")
+        .arg(prefix.join("error.log"));
+    let mut peer = Peer::spawn("nginx", command, prefix.join("nginx.out"));
+    peer.wait_for_port(port);
+    (peer, port, prefix.join("error.log"))
+}
+
+/// uWSGI on a free TCP port with one worker; `buffer_size` is its largest accepted datasize
+/// (65535 is the protocol maximum; uWSGI's default is 4096, PROTOCOL.md §4.2).
+fn start_uwsgi(
+    dir: &Path,
+    name: &str,
+    plugins: &str,
+    buffer_size: u16,
+    app: &[&str],
+) -> (Peer, u16) {
+    let port = free_port();
+    let mut command = Command::new(uwsgi_binary());
+    command
+        .current_dir(repo())
+        .env_remove("PYTHONHOME")
+        .env_remove("PYTHONPATH")
+        .env("PYTHONDONTWRITEBYTECODE", "1") // no __pycache__ in tests/peers
+        .args([
+            "--plugin",
+            plugins,
+            "--socket",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(app)
+        .args(["--master", "--processes", "1"])
+        .args(["--buffer-size", &buffer_size.to_string()])
+        .args(["--die-on-term", "--need-app"]);
+    let mut peer = Peer::spawn(name, command, dir.join(format!("{name}.log")));
+    peer.wait_for_port(port);
+    (peer, port)
+}
+
+/// nginx error-log lines at level error or worse.
+fn nginx_errors(error_log: &Path) -> Vec<String> {
+    let text = fs::read_to_string(error_log).unwrap_or_default();
+    text.lines()
+        .filter(|line| {
+            ["[error]", "[crit]", "[alert]", "[emerg]"]
+                .iter()
+                .any(|l| line.contains(l))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+// ------------------------------------------------------------------------------------------
+// HTTP clients
+
+struct HttpReply {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+impl HttpReply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+}
+
+/// Splits a raw HTTP/1.x response, skipping interim 1xx responses.
+fn parse_http(raw: &[u8]) -> HttpReply {
+    let mut rest = raw;
+    loop {
+        let end = find(rest, b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("no end of HTTP headers in {}", show(raw, 2000)));
+        let head = String::from_utf8_lossy(&rest[..end]).into_owned();
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no HTTP status line in {}", show(raw, 2000)));
+        rest = &rest[end + 4..];
+        if !(100..200).contains(&status) {
+            return HttpReply {
+                status,
+                head,
+                body: rest.to_vec(),
+            };
+        }
+    }
+}
+
+/// curl (no proxy from the environment, 10 s at most), `-i` to see the status line.
+fn curl(url: &str, args: &[String]) -> HttpReply {
+    let output = Command::new(tool("curl"))
+        .args(["-s", "-S", "-i", "--noproxy", "*", "--max-time", "10"])
+        .args(args)
+        .arg(url)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run curl");
+    assert!(
+        output.status.success(),
+        "curl {url} failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    parse_http(&output.stdout)
+}
+
+/// One raw HTTP/1.1 request (it should say `Connection: close`), for bytes curl won't send.
+fn raw_http(port: u16, request: &[u8]) -> HttpReply {
+    let mut stream = TcpStream::connect(loopback(port)).expect("connect to nginx");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("set a read timeout");
+    stream.write_all(request).expect("send the raw request");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read the raw response");
+    let reply = parse_http(&raw);
+    if let Some(len) = reply.header("Content-Length") {
+        let len: usize = len.parse().expect("a numeric Content-Length");
+        assert_eq!(reply.body.len(), len, "nginx's body length");
+    }
+    reply
+}
+
+/// The crate's `client` example.
+fn client(args: &[&str]) -> Output {
+    Command::new(example("client"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the client example")
+}
+
+fn client_ok(args: &[&str]) -> Vec<u8> {
+    let output = client(args);
+    assert!(
+        output.status.success(),
+        "client {args:?} failed ({}): stderr {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// `pong from ADDR in N ms` (optionally followed by a warning), checked and returned as N.
+fn assert_pong(stdout: &[u8], addr: &str) -> f64 {
+    let text = String::from_utf8_lossy(stdout);
+    let ms = text
+        .strip_prefix(&format!("pong from {addr} in "))
+        .and_then(|rest| rest.strip_suffix(" ms\n"))
+        .and_then(|ms| ms.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("want `pong from {addr} in N ms`, got {text:?}"));
+    assert!((0.0..10_000.0).contains(&ms), "ping time {ms} ms");
+    ms
+}
+
+// ------------------------------------------------------------------------------------------
+// The recorder: what nginx really sent, parsed without the crate
+
+/// A transparent TCP relay between nginx and `server --dump` that keeps every byte nginx sends
+/// on each upstream connection. The server sees exactly nginx's bytes (segmented by 16 KiB
+/// reads), so what the crate decoded can be compared with the wire byte for byte, REMOTE_PORT
+/// included.
+struct Recorder {
+    port: u16,
+    captured: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Recorder {
+    fn start(target: SocketAddr) -> Recorder {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the recorder");
+        let port = listener.local_addr().expect("recorder address").port();
+        let captured = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&captured);
+        // The accept loop lives as long as the test binary: it only ever serves loopback.
+        thread::spawn(move || {
+            for front in listener.incoming().flatten() {
+                let sink = Arc::clone(&sink);
+                thread::spawn(move || relay(front, target, &sink));
+            }
+        });
+        Recorder { port, captured }
+    }
+
+    fn count(&self) -> usize {
+        self.captured.lock().expect("recorder lock").len()
+    }
+
+    /// The `n`th capture (1-based), waiting up to 5 s for nginx to close that connection.
+    fn nth(&self, n: usize, case: &str) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(bytes) = self.captured.lock().expect("recorder lock").get(n - 1) {
+                return bytes.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{case}: nginx's upstream connection #{n} was not recorded"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn relay(front: TcpStream, target: SocketAddr, sink: &Mutex<Vec<Vec<u8>>>) {
+    let mut request = Vec::new();
+    let Ok(back) = TcpStream::connect(target) else {
+        sink.lock().expect("recorder lock").push(request);
+        return;
+    };
+    let (Ok(mut from_nginx), Ok(mut to_server)) = (front.try_clone(), back.try_clone()) else {
+        return;
+    };
+    let replies = thread::spawn(move || {
+        let (mut from_server, mut to_nginx) = (back, front);
+        let _ = std::io::copy(&mut from_server, &mut to_nginx);
+        let _ = to_nginx.shutdown(Shutdown::Write);
+    });
+    let mut buf = vec![0; 16 * 1024];
+    loop {
+        match from_nginx.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                request.extend_from_slice(&buf[..n]);
+                let _ = to_server.write_all(&buf[..n]); // keep recording even if it failed
+            }
+        }
+    }
+    let _ = to_server.shutdown(Shutdown::Write);
+    let _ = replies.join();
+    sink.lock().expect("recorder lock").push(request);
+}
+
+/// A request as modifiers, pairs and body.
+#[derive(Debug, PartialEq)]
+struct Request {
+    modifier1: u8,
+    modifier2: u8,
+    vars: Pairs,
+    body: Vec<u8>,
+}
+
+/// The recorder's own minimal uwsgi parsing (deliberately independent of the crate): the
+/// 4-byte header, `datasize` bytes of u16-LE-prefixed pairs, then `CONTENT_LENGTH` body bytes
+/// and nothing else. Returns the request and its datasize.
+fn parse_capture(wire: &[u8], case: &str) -> (Request, usize) {
+    assert!(
+        wire.len() >= 4,
+        "{case}: only {} bytes on the wire",
+        wire.len()
+    );
+    let datasize = usize::from(u16::from_le_bytes([wire[1], wire[2]]));
+    assert!(
+        wire.len() >= 4 + datasize,
+        "{case}: datasize {datasize}, only {} bytes",
+        wire.len()
+    );
+    let block = &wire[4..4 + datasize];
+    let u16_at = |at: usize| usize::from(u16::from_le_bytes([block[at], block[at + 1]]));
+    let mut vars = Vec::new();
+    let mut at = 0;
+    while at < block.len() {
+        let key_len = u16_at(at);
+        let key = block[at + 2..at + 2 + key_len].to_vec();
+        at += 2 + key_len;
+        let value_len = u16_at(at);
+        let value = block[at + 2..at + 2 + value_len].to_vec();
+        at += 2 + value_len;
+        vars.push((key, value));
+    }
+    assert_eq!(at, block.len(), "{case}: pairs do not fill the block");
+    let content_length = match get(&vars, "CONTENT_LENGTH") {
+        None | Some(b"") => 0,
+        Some(digits) => std::str::from_utf8(digits)
+            .ok()
+            .and_then(|digits| digits.parse().ok())
+            .unwrap_or_else(|| panic!("{case}: CONTENT_LENGTH {}", show(digits, 40))),
+    };
+    let body = wire[4 + datasize..].to_vec();
+    assert_eq!(
+        body.len(),
+        content_length,
+        "{case}: nginx sent CONTENT_LENGTH body bytes and nothing after them"
+    );
+    let request = Request {
+        modifier1: wire[0],
+        modifier2: wire[3],
+        vars,
+        body,
+    };
+    (request, datasize)
+}
+
+/// `server --dump`'s JSON as a request; checks that `key`/`value` are the UTF-8 readings of
+/// the hex (null when not UTF-8) and `body_len` the body's length.
+fn parse_dump(json: &[u8], case: &str) -> Request {
+    let doc: Value = serde_json::from_slice(json)
+        .unwrap_or_else(|err| panic!("{case}: the dump is not JSON ({err}): {}", show(json, 500)));
+    let byte = |name: &str| {
+        doc[name]
+            .as_u64()
+            .and_then(|n| u8::try_from(n).ok())
+            .unwrap_or_else(|| panic!("{case}: dump field {name}: {}", doc[name]))
+    };
+    let field = |entry: &Value, name: &str| -> Vec<u8> {
+        let bytes = unhex(entry[format!("{name}_hex")].as_str().expect("a hex string"));
+        let text = &entry[name];
+        match std::str::from_utf8(&bytes) {
+            Ok(utf8) => assert_eq!(text, utf8, "{case}: dump {name} vs {name}_hex"),
+            Err(_) => assert!(
+                text.is_null(),
+                "{case}: dump {name} of non-UTF-8 bytes: {text}"
+            ),
+        }
+        bytes
+    };
+    let vars = doc["vars"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{case}: dump without a vars list"))
+        .iter()
+        .map(|entry| (field(entry, "key"), field(entry, "value")))
+        .collect();
+    let body = unhex(doc["body_hex"].as_str().expect("body_hex"));
+    assert_eq!(doc["body_len"], json!(body.len()), "{case}: dump body_len");
+    Request {
+        modifier1: byte("modifier1"),
+        modifier2: byte("modifier2"),
+        vars,
+        body,
+    }
+}
+
+/// Pair by pair, so that a mismatch in a 60 KB packet stays readable.
+fn assert_same_request(case: &str, decoded: &Request, sent: &Request) {
+    assert_eq!(
+        (decoded.modifier1, decoded.modifier2),
+        (sent.modifier1, sent.modifier2),
+        "{case}: modifiers"
+    );
+    for (i, (got, want)) in decoded.vars.iter().zip(&sent.vars).enumerate() {
+        assert!(
+            got == want,
+            "{case}: pair {i}: the crate decoded {} = {}, nginx sent {} = {}",
+            show(&got.0, 80),
+            show(&got.1, 80),
+            show(&want.0, 80),
+            show(&want.1, 80)
+        );
+    }
+    assert_eq!(
+        decoded.vars.len(),
+        sent.vars.len(),
+        "{case}: number of pairs (decoded {:?}, sent {:?})",
+        keys(&decoded.vars),
+        keys(&sent.vars)
+    );
+    if decoded.body != sent.body {
+        let first = decoded
+            .body
+            .iter()
+            .zip(&sent.body)
+            .position(|(a, b)| a != b);
+        panic!(
+            "{case}: body: decoded {} bytes, nginx sent {}; first difference at {first:?}",
+            decoded.body.len(),
+            sent.body.len()
+        );
+    }
+    assert_eq!(decoded, sent, "{case}");
+}
+
+/// Sends one request through nginx to the recorder and `server --dump`; asserts that the
+/// crate decoded exactly what nginx put on the wire; returns that request and its datasize.
+fn through_nginx(
+    recorder: &Recorder,
+    case: &str,
+    send: impl FnOnce() -> HttpReply,
+) -> (Request, usize) {
+    let before = recorder.count();
+    let reply = send();
+    assert_eq!(
+        reply.status,
+        200,
+        "{case}: nginx answered\n{}\n{}",
+        reply.head,
+        show(&reply.body, 2000)
+    );
+    assert_eq!(
+        reply.header("Content-Type"),
+        Some("application/json"),
+        "{case}"
+    );
+    let decoded = parse_dump(&reply.body, case);
+    let wire = recorder.nth(before + 1, case);
+    let (sent, datasize) = parse_capture(&wire, case);
+    assert_same_request(case, &decoded, &sent);
+    let block: usize = sent.vars.iter().map(|(k, v)| 4 + k.len() + v.len()).sum();
+    assert_eq!(block, datasize, "{case}: datasize");
+    assert_eq!(
+        recorder.count(),
+        before + 1,
+        "{case}: one upstream connection"
+    );
+    (sent, datasize)
+}
+
+// ------------------------------------------------------------------------------------------
+// a. nginx in front of the crate
+
+/// The 14 params of nginx's `uwsgi_params`, in order (`HTTPS` is `if_not_empty`: absent on
+/// plain HTTP), then Debian's `HTTP_HOST $host`.
+const NGINX_PARAMS: [&str; 14] = [
+    "QUERY_STRING",
+    "REQUEST_METHOD",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "REQUEST_URI",
+    "PATH_INFO",
+    "DOCUMENT_ROOT",
+    "SERVER_PROTOCOL",
+    "REQUEST_SCHEME",
+    "REMOTE_ADDR",
+    "REMOTE_PORT",
+    "SERVER_PORT",
+    "SERVER_NAME",
+    "HTTP_HOST",
+];
+
+#[test]
+fn nginx_in_front_of_the_crate_server() {
+    let dir = Scratch::new("nginx_dump");
+    let (server, server_addr) =
+        start_server(&dir, "server", &["--listen", "127.0.0.1:0", "--dump"]);
+    let recorder = Recorder::start(server_addr.parse().expect("a TCP address"));
+    let locations = format!(
+        "        location / {{ include /etc/nginx/uwsgi_params; uwsgi_pass 127.0.0.1:{}; }}",
+        recorder.port
+    );
+    let (nginx, port, error_log) = start_nginx(&dir, &locations);
+    let base = format!("http://127.0.0.1:{port}");
+    let s = |text: &str| text.to_string();
+
+    // A GET with a query: nginx's params in order, empty ones sent, HTTPS left out.
+    let (get_req, _) = through_nginx(&recorder, "GET with a query", || {
+        curl(
+            &format!("{base}/search/a%20b?q=rust&lang=en%2Bfr&empty="),
+            &[],
+        )
+    });
+    let mut want_keys: Vec<String> = NGINX_PARAMS.iter().map(|k| s(k)).collect();
+    want_keys.extend([s("HTTP_USER_AGENT"), s("HTTP_ACCEPT")]);
+    assert_eq!(keys(&get_req.vars), want_keys, "GET: keys in wire order");
+    let port_text = port.to_string();
+    let expect = [
+        ("QUERY_STRING", &b"q=rust&lang=en%2Bfr&empty="[..]),
+        ("REQUEST_METHOD", b"GET"),
+        ("CONTENT_TYPE", b""),
+        ("CONTENT_LENGTH", b""),
+        ("REQUEST_URI", b"/search/a%20b?q=rust&lang=en%2Bfr&empty="),
+        ("PATH_INFO", b"/search/a b"),
+        ("SERVER_PROTOCOL", b"HTTP/1.1"),
+        ("REQUEST_SCHEME", b"http"),
+        ("REMOTE_ADDR", b"127.0.0.1"),
+        ("SERVER_PORT", port_text.as_bytes()),
+        ("SERVER_NAME", b"localhost"),
+        ("HTTP_HOST", b"127.0.0.1"),
+        ("HTTP_ACCEPT", b"*/*"),
+    ];
+    for (key, value) in expect {
+        assert_eq!(get(&get_req.vars, key), Some(value), "GET: {key}");
+    }
+    let docroot = dir.join("nginx/html");
+    assert_eq!(
+        get(&get_req.vars, "DOCUMENT_ROOT"),
+        Some(docroot.to_str().expect("a UTF-8 path").as_bytes()),
+        "GET: DOCUMENT_ROOT"
+    );
+    assert!(get_req.body.is_empty(), "GET: no body");
+
+    // A POST with a 100 KiB binary body: nginx buffers it (to a temp file) and sends
+    // CONTENT_LENGTH plus HTTP_CONTENT_LENGTH; the body reaches the crate unchanged.
+    let post_body = all_bytes(100 * 1024, 3);
+    let post_file = dir.join("post.bin");
+    fs::write(&post_file, &post_body).expect("write the POST body");
+    let (post, _) = through_nginx(&recorder, "POST with a body", || {
+        curl(
+            &format!("{base}/upload?kind=bin"),
+            &[
+                s("-H"),
+                s("Content-Type: application/octet-stream"),
+                s("--data-binary"),
+                format!("@{}", post_file.display()),
+            ],
+        )
+    });
+    assert_eq!(get(&post.vars, "REQUEST_METHOD"), Some(&b"POST"[..]));
+    assert_eq!(get(&post.vars, "CONTENT_LENGTH"), Some(&b"102400"[..]));
+    assert_eq!(get(&post.vars, "HTTP_CONTENT_LENGTH"), Some(&b"102400"[..]));
+    assert_eq!(
+        get(&post.vars, "CONTENT_TYPE"),
+        Some(&b"application/octet-stream"[..])
+    );
+    assert!(post.body == post_body, "POST: body bytes");
+
+    // A chunked upload: nginx 1.22 de-chunks it, computes CONTENT_LENGTH, keeps
+    // HTTP_TRANSFER_ENCODING and sends no HTTP_CONTENT_LENGTH (§8).
+    let chunked_body = all_bytes(5000, 11);
+    let chunked_file = dir.join("chunked.bin");
+    fs::write(&chunked_file, &chunked_body).expect("write the chunked body");
+    let (chunked, _) = through_nginx(&recorder, "chunked upload", || {
+        curl(
+            &format!("{base}/chunked"),
+            &[
+                s("-H"),
+                s("Transfer-Encoding: chunked"),
+                s("--data-binary"),
+                format!("@{}", chunked_file.display()),
+            ],
+        )
+    });
+    assert_eq!(
+        get(&chunked.vars, "HTTP_TRANSFER_ENCODING"),
+        Some(&b"chunked"[..])
+    );
+    assert_eq!(get(&chunked.vars, "CONTENT_LENGTH"), Some(&b"5000"[..]));
+    assert_eq!(get(&chunked.vars, "HTTP_CONTENT_LENGTH"), None);
+    assert!(
+        chunked.body == chunked_body,
+        "chunked: de-chunked body bytes"
+    );
+
+    // Repeated headers: nginx 1.22 sends one pair per occurrence, in arrival order.
+    let (repeated, _) = through_nginx(&recorder, "repeated headers", || {
+        curl(
+            &format!("{base}/"),
+            &[
+                s("-H"),
+                s("X-Foo: first"),
+                s("-H"),
+                s("X-Bar: between"),
+                s("-H"),
+                s("X-Foo: second"),
+            ],
+        )
+    });
+    let tail: Vec<String> = keys(&repeated.vars).split_off(16);
+    assert_eq!(
+        tail,
+        ["HTTP_X_FOO", "HTTP_X_BAR", "HTTP_X_FOO"],
+        "repeated: order"
+    );
+    assert_eq!(
+        get_all(&repeated.vars, "HTTP_X_FOO"),
+        [&b"first"[..], &b"second"[..]],
+        "repeated: both values, in order"
+    );
+
+    // A 6 KiB cookie: more than uWSGI's default 4096-byte buffer, fine for the crate.
+    let cookie: String = (0..104)
+        .map(|i| format!("c{i:02}={}; ", header_text(54, i)))
+        .collect::<String>()
+        .trim_end_matches("; ")
+        .to_string();
+    assert!(cookie.len() >= 6 * 1024, "cookie length {}", cookie.len());
+    let (cookie_req, cookie_datasize) = through_nginx(&recorder, "6 KiB cookie", || {
+        curl(&format!("{base}/"), &[s("-H"), format!("Cookie: {cookie}")])
+    });
+    assert_eq!(
+        get(&cookie_req.vars, "HTTP_COOKIE"),
+        Some(cookie.as_bytes())
+    );
+    assert!(
+        cookie_datasize > 6 * 1024,
+        "cookie: datasize {cookie_datasize}"
+    );
+
+    // Raw non-UTF-8 bytes in the request line and a header (curl would escape them).
+    let raw_request = b"GET /caf\xe9/%ff%fe/\xc3(?q=\xff%fe&x HTTP/1.1\r\nHost: localhost\r\n\
+                        X-Raw: \xff\xfe\x80 v\r\nConnection: close\r\n\r\n";
+    let (raw, _) = through_nginx(&recorder, "non-UTF-8 path", || raw_http(port, raw_request));
+    let expect_raw = [
+        ("REQUEST_URI", &b"/caf\xe9/%ff%fe/\xc3(?q=\xff%fe&x"[..]),
+        ("PATH_INFO", b"/caf\xe9/\xff\xfe/\xc3("),
+        ("QUERY_STRING", b"q=\xff%fe&x"),
+        ("HTTP_X_RAW", b"\xff\xfe\x80 v"),
+        ("HTTP_HOST", b"localhost"),
+        ("HTTP_CONNECTION", b"close"),
+    ];
+    for (key, value) in expect_raw {
+        assert_eq!(get(&raw.vars, key), Some(value), "non-UTF-8: {key}");
+    }
+
+    // A packet near the 64 KiB limit: eight 7600-byte headers.
+    let big_headers: Vec<String> = (0..8)
+        .flat_map(|i| [s("-H"), format!("X-Big-{i}: {}", header_text(7600, i))])
+        .collect();
+    let (big, big_datasize) = through_nginx(&recorder, "near 64 KiB", || {
+        curl(&format!("{base}/big"), &big_headers)
+    });
+    assert!(
+        (60_001..=65_535).contains(&big_datasize),
+        "near 64 KiB: datasize {big_datasize}"
+    );
+    for i in 0..8 {
+        let value = get(&big.vars, &format!("HTTP_X_BIG_{i}"));
+        assert_eq!(
+            value,
+            Some(header_text(7600, i).as_bytes()),
+            "HTTP_X_BIG_{i}"
+        );
+    }
+
+    // One header more and the block exceeds 65535: nginx answers 500 without connecting.
+    let before = recorder.count();
+    let too_big: Vec<String> = (0..9)
+        .flat_map(|i| [s("-H"), format!("X-Big-{i}: {}", header_text(7600, i))])
+        .collect();
+    let reply = curl(&format!("{base}/big"), &too_big);
+    assert_eq!(reply.status, 500, "over 64 KiB: {}", reply.head);
+    thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        recorder.count(),
+        before,
+        "over 64 KiB: nginx must not connect"
+    );
+    let errors = nginx_errors(&error_log);
+    assert!(
+        errors.len() == 1 && errors[0].contains("uwsgi request is too big"),
+        "nginx error log: {errors:#?}"
+    );
+
+    stop_all(vec![nginx, server]);
+    let server_log = fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+    assert!(
+        !server_log.contains("peer "),
+        "server complained about a connection:\n{server_log}"
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// b. the crate in front of uWSGI
+
+#[test]
+fn client_to_uwsgi_hello_app_and_ping() {
+    let dir = Scratch::new("uwsgi_hello");
+    let app = repo().join("tests/peers/hello.py");
+    let app = app.to_str().expect("a UTF-8 path");
+    // Debian's uwsgi-core ships the ping plugin (ping_plugin.so): modifier1 100 is answered
+    // only when it is loaded (`-- unavailable modifier requested: 100 --` otherwise).
+    let (uwsgi, uport) = start_uwsgi(&dir, "uwsgi", "python3,ping", 65535, &["--wsgi-file", app]);
+    // The same app with uWSGI's default 4096-byte buffer.
+    let (small, small_port) =
+        start_uwsgi(&dir, "uwsgi-4096", "python3", 4096, &["--wsgi-file", app]);
+    let addr = format!("127.0.0.1:{uport}");
+
+    // uWSGI writes the request's SERVER_PROTOCOL, the status and the app's headers, nothing else.
+    let reply = client_ok(&[&addr, "/"]);
+    assert_eq!(
+        show(&reply, 500),
+        show(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\nHello World",
+            500
+        ),
+        "hello app reply"
+    );
+    let reply = client_ok(&[&addr, "/any/path?x=1", "-H", "X-Foo: bar"]);
+    assert!(
+        reply.ends_with(b"\r\n\r\nHello World"),
+        "{}",
+        show(&reply, 500)
+    );
+
+    assert_pong(&client_ok(&["--ping", &addr]), &addr);
+    assert_pong(&client_ok(&["--ping", "--timeout", "5", &addr]), &addr);
+
+    // A 5000-byte cookie against the default buffer: uWSGI logs the refusal and resets the
+    // connection, without a reply; the client reports it in one line and exits 1 (§4.2 L1).
+    let small_addr = format!("127.0.0.1:{small_port}");
+    let cookie = format!("Cookie: k={}", header_text(5000, 0));
+    let output = client(&[&small_addr, "/", "-H", &cookie]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "4096 buffer: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "4096 buffer: {stderr:?}");
+    assert!(output.stdout.is_empty(), "4096 buffer: no reply expected");
+    assert_eq!(
+        show(&client_ok(&[&small_addr, "/"]), 500),
+        show(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\nHello World",
+            500
+        ),
+        "4096 buffer, small request"
+    );
+
+    stop_all(vec![uwsgi, small]);
+    let log = fs::read_to_string(dir.join("uwsgi.log")).unwrap_or_default();
+    assert_eq!(log.matches("PING\n").count(), 2, "uWSGI log:\n{log}");
+    let log = fs::read_to_string(dir.join("uwsgi-4096.log")).unwrap_or_default();
+    let refused = log
+        .lines()
+        .find_map(|line| line.strip_prefix("invalid request block size: "))
+        .and_then(|rest| rest.strip_suffix(" (max 4096)...skip"))
+        .and_then(|size| size.parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("no `invalid request block size` line in:\n{log}"));
+    assert!(refused > 5000, "refused datasize {refused}");
+}
+
+#[test]
+fn client_to_uwsgi_django_project() {
+    let dir = Scratch::new("uwsgi_django");
+    let venv = django_venv();
+    let project = repo().join("tests/peers/djangoapp");
+    let (uwsgi, uport) = start_uwsgi(
+        &dir,
+        "uwsgi",
+        "python3",
+        65535,
+        &[
+            "--virtualenv",
+            venv.to_str().expect("a UTF-8 path"),
+            "--chdir",
+            project.to_str().expect("a UTF-8 path"),
+            "--module",
+            "hellosite.wsgi:application",
+        ],
+    );
+    let addr = format!("127.0.0.1:{uport}");
+
+    let reply = parse_http(&client_ok(&[&addr, "/hello/?name=uwsgi-codec"]));
+    assert_eq!(reply.status, 200, "{}", reply.head);
+    assert!(reply.head.starts_with("HTTP/1.1 200 OK"), "{}", reply.head);
+    assert_eq!(
+        reply.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(
+        show(&reply.body, 500),
+        show(
+            b"<p>Django says hello to uwsgi-codec</p>\n<p>GET /hello/ 0</p>\n",
+            500
+        )
+    );
+
+    // A POST body reaches Django through CONTENT_LENGTH framing.
+    let body_file = dir.join("post.bin");
+    fs::write(&body_file, all_bytes(3000, 5)).expect("write the body");
+    let body_path = body_file.to_str().expect("a UTF-8 path");
+    let reply = parse_http(&client_ok(&[
+        "-X", "POST", "--data", body_path, &addr, "/hello/",
+    ]));
+    assert_eq!(reply.status, 200, "{}", reply.head);
+    assert_eq!(
+        show(&reply.body, 500),
+        show(
+            b"<p>Django says hello to world</p>\n<p>POST /hello/ 3000</p>\n",
+            500
+        )
+    );
+
+    let reply = parse_http(&client_ok(&[&addr, "/nowhere/"]));
+    assert!(
+        reply.head.starts_with("HTTP/1.1 404 Not Found"),
+        "{}",
+        reply.head
+    );
+    drop(uwsgi);
+}
+
+#[test]
+fn client_to_uwsgi_environ_gets_exact_vars_and_body() {
+    let dir = Scratch::new("uwsgi_environ");
+    let app = repo().join("tests/peers/environ.py");
+    let app = app.to_str().expect("a UTF-8 path");
+    let (uwsgi, uport) = start_uwsgi(&dir, "uwsgi", "python3", 65535, &["--wsgi-file", app]);
+    let addr = format!("127.0.0.1:{uport}");
+
+    let body = all_bytes(70_000, 1);
+    let pair = |key: &[u8], value: &[u8]| (key.to_vec(), value.to_vec());
+    let sent: Pairs = vec![
+        pair(b"REQUEST_METHOD", b"POST"),
+        pair(b"PATH_INFO", b"/env"),
+        pair(b"QUERY_STRING", b""),
+        pair(b"SERVER_PROTOCOL", b"HTTP/1.1"),
+        pair(b"SERVER_NAME", b"localhost"),
+        pair(b"SERVER_PORT", b"80"),
+        pair(b"REMOTE_ADDR", b"127.0.0.1"),
+        pair(b"CONTENT_TYPE", b"application/octet-stream"),
+        pair(b"CONTENT_LENGTH", body.len().to_string().as_bytes()),
+        pair(b"HTTP_X_BINARY", b"\x00\x01\x7f\x80\xff\xfe\r\n"),
+        pair(b"HTTP_X_\xe9\xff", b"latin-1 key"),
+        pair(b"X_NUL\x00KEY", b"nul\x00value"),
+        pair(b"HTTP_X_UTF8", "h\u{e9}llo \u{2603}".as_bytes()),
+        pair(b"HTTP_X_EMPTY_MIDDLE", b""),
+        pair(b"HTTP_X_BIG", &all_bytes(60_000, 9)),
+        pair(b"HTTP_X_EMPTY_LAST", b""),
+    ];
+    let block: usize = sent.iter().map(|(k, v)| 4 + k.len() + v.len()).sum();
+    assert!((60_000..=65_535).contains(&block), "datasize {block}");
+    let vars_json: Vec<Value> = sent
+        .iter()
+        .map(|(k, v)| json!({"key_hex": hex(k), "value_hex": hex(v)}))
+        .collect();
+    let vars_file = dir.join("vars.json");
+    let body_file = dir.join("body.bin");
+    fs::write(&vars_file, Value::from(vars_json).to_string()).expect("write vars.json");
+    fs::write(&body_file, &body).expect("write the body");
+    let vars_path = vars_file.to_str().expect("a UTF-8 path");
+    let body_path = body_file.to_str().expect("a UTF-8 path");
+
+    let reply = parse_http(&client_ok(&[
+        "--vars-json",
+        vars_path,
+        "--body",
+        body_path,
+        &addr,
+    ]));
+    assert!(reply.head.starts_with("HTTP/1.1 200 OK"), "{}", reply.head);
+    let doc: Value = serde_json::from_slice(&reply.body).expect("the environ app's JSON");
+    let environ: Vec<(Vec<u8>, Option<Vec<u8>>)> = doc["vars"]
+        .as_array()
+        .expect("vars")
+        .iter()
+        .map(|v| {
+            let key = unhex(v["key_hex"].as_str().expect("key_hex"));
+            (key, v["value_hex"].as_str().map(unhex))
+        })
+        .collect();
+    for (key, value) in &sent {
+        let found: Vec<_> = environ.iter().filter(|(k, _)| k == key).collect();
+        assert_eq!(found.len(), 1, "environ key {}", show(key, 80));
+        assert!(
+            found[0].1.as_deref() == Some(&value[..]),
+            "environ[{}] = {}, sent {}",
+            show(key, 80),
+            show(found[0].1.as_deref().unwrap_or(b"<not a str>"), 80),
+            show(value, 80)
+        );
+    }
+    assert_eq!(doc["body_len"], json!(body.len()), "body length in the app");
+    assert!(
+        doc["body_hex"].as_str().map(unhex) == Some(body.clone()),
+        "body bytes in the app"
+    );
+
+    // Duplicate keys reach uWSGI too; its environ keeps the last one (PROTOCOL.md §8, §10).
+    let dup: Vec<Value> = [
+        (&b"REQUEST_METHOD"[..], &b"GET"[..]),
+        (b"PATH_INFO", b"/dup"),
+        (b"SERVER_PROTOCOL", b"HTTP/1.1"),
+        (b"HTTP_X_DUP", b"first"),
+        (b"HTTP_X_DUP", b"second"),
+    ]
+    .iter()
+    .map(|(k, v)| json!({"key_hex": hex(k), "value_hex": hex(v)}))
+    .collect();
+    fs::write(&vars_file, Value::from(dup).to_string()).expect("write vars.json");
+    let reply = parse_http(&client_ok(&["--vars-json", vars_path, &addr]));
+    let doc: Value = serde_json::from_slice(&reply.body).expect("the environ app's JSON");
+    let dup_values: Vec<&Value> = doc["vars"]
+        .as_array()
+        .expect("vars")
+        .iter()
+        .filter(|v| v["key_hex"] == json!(hex(b"HTTP_X_DUP")))
+        .map(|v| &v["value_hex"])
+        .collect();
+    assert_eq!(
+        dup_values,
+        [&json!(hex(b"second"))],
+        "last wins in uWSGI's environ"
+    );
+
+    // Without the ping plugin, uWSGI closes on a ping without a word.
+    let output = client(&["--ping", "--timeout", "5", &addr]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "ping without the plugin: {stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line on stderr: {stderr:?}");
+    assert!(output.stdout.is_empty(), "nothing on stdout");
+
+    drop(uwsgi);
+    let log = fs::read_to_string(dir.join("uwsgi.log")).unwrap_or_default();
+    assert!(
+        log.contains("-- unavailable modifier requested: 100 --"),
+        "uWSGI log:\n{log}"
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// c. the classic deployment
+
+#[test]
+fn nginx_classic_deployment_hello_world() {
+    let dir = Scratch::new("nginx_classic");
+    let (tcp_server, tcp_addr) = start_server(&dir, "server-tcp", &["--listen", "127.0.0.1:0"]);
+    let sock = dir.join("app.sock");
+    let sock_path = sock.to_str().expect("a UTF-8 path");
+    let (unix_server, unix_addr) = start_server(&dir, "server-unix", &["--listen", sock_path]);
+    assert_eq!(unix_addr, format!("unix:{sock_path}"));
+    let locations = format!(
+        "        location / {{ include /etc/nginx/uwsgi_params; uwsgi_pass {tcp_addr}; }}\n\
+         \x20       location /unix/ {{ include /etc/nginx/uwsgi_params; uwsgi_pass {unix_addr}; }}"
+    );
+    let (nginx, port, error_log) = start_nginx(&dir, &locations);
+    let base = format!("http://127.0.0.1:{port}");
+
+    let check = |reply: HttpReply, what: &str| {
+        assert_eq!(reply.status, 200, "{what}: {}", reply.head);
+        assert_eq!(reply.header("Content-Type"), Some("text/plain"), "{what}");
+        assert_eq!(reply.header("Content-Length"), Some("11"), "{what}");
+        assert_eq!(show(&reply.body, 200), show(b"Hello World", 200), "{what}");
+    };
+    check(curl(&format!("{base}/"), &[]), "GET / over TCP");
+    check(
+        curl(&format!("{base}/a/b?c=d"), &[]),
+        "GET /a/b?c=d over TCP",
+    );
+    let body_file = dir.join("post.bin");
+    fs::write(&body_file, all_bytes(50_000, 2)).expect("write the body");
+    let data = format!("@{}", body_file.display());
+    check(
+        curl(
+            &format!("{base}/form"),
+            &["--data-binary".into(), data.clone()],
+        ),
+        "POST over TCP",
+    );
+    check(
+        curl(&format!("{base}/unix/"), &[]),
+        "GET over the unix socket",
+    );
+    check(
+        curl(&format!("{base}/unix/x"), &["--data-binary".into(), data]),
+        "POST over the unix socket",
+    );
+
+    // The same server straight from the crate's client: the raw reply, byte for byte.
+    let direct = client_ok(&[&tcp_addr, "/"]);
+    let want = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\
+                 Connection: close\r\n\r\nHello World";
+    assert_eq!(show(&direct, 500), show(want, 500), "client -> server");
+    assert_pong(&client_ok(&["--ping", &tcp_addr]), &tcp_addr);
+    assert_pong(&client_ok(&["--ping", sock_path]), sock_path);
+
+    stop_all(vec![nginx, tcp_server, unix_server]);
+    assert_eq!(
+        nginx_errors(&error_log),
+        Vec::<String>::new(),
+        "nginx error log"
+    );
+    for name in ["server-tcp", "server-unix"] {
+        let log = fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default();
+        assert!(!log.contains("peer "), "{name} complained:\n{log}");
+    }
+}
