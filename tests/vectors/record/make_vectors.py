@@ -154,6 +154,36 @@ def check_http10(d):
     assert get(d, b"SERVER_PROTOCOL") == b"HTTP/1.0"
 
 
+def check_options(d):
+    assert get(d, b"REQUEST_METHOD") == b"OPTIONS"
+    assert get(d, b"CONTENT_LENGTH") == b"" and d["after"] == b""
+    assert get(d, b"HTTP_ORIGIN") == b"http://example.com"
+    assert get(d, b"HTTP_ACCESS_CONTROL_REQUEST_METHOD") == b"PUT"
+
+
+def check_put_json(d):
+    assert get(d, b"REQUEST_METHOD") == b"PUT"
+    assert get(d, b"CONTENT_TYPE") == b"application/json"
+    assert d["after"].startswith(b'{"id":7') and get(d, b"CONTENT_LENGTH") == b"%d" % len(d["after"])
+
+
+def check_long_query(d):
+    q = get(d, b"QUERY_STRING")
+    assert len(q) == 3002 and q.startswith(b"q=0000-0001-")
+    assert get(d, b"REQUEST_URI") == b"/search?" + q
+
+
+def check_http10_post(d):
+    assert get(d, b"SERVER_PROTOCOL") == b"HTTP/1.0" and get(d, b"REQUEST_METHOD") == b"POST"
+    assert get(d, b"CONTENT_TYPE") == b"application/x-www-form-urlencoded"
+    assert d["after"] == b"a=1&b=two+words"
+
+
+def check_expect_continue(d):
+    assert get(d, b"HTTP_EXPECT") == b"100-continue"
+    assert get(d, b"CONTENT_LENGTH") == b"2048" and len(d["after"]) == 2048
+
+
 VECTORS = [
     ("nginx_get_query", "GET /a/b%20c?x=1 (curl -A t): QUERY_STRING first, escaped REQUEST_URI, "
      "decoded PATH_INFO, empty CONTENT_TYPE/CONTENT_LENGTH", check_get_query),
@@ -178,6 +208,15 @@ VECTORS = [
     ("nginx_delete", "DELETE /items/42?force=1", check_method(b"DELETE")),
     ("nginx_http10_no_host", "HTTP/1.0 GET without a Host header: SERVER_PROTOCOL HTTP/1.0, "
      "HTTP_HOST from $host = server_name", check_http10),
+    ("nginx_options_preflight", "CORS preflight OPTIONS /api/items/7: HTTP_ORIGIN and "
+     "HTTP_ACCESS_CONTROL_REQUEST_* vars, empty CONTENT_LENGTH, no body", check_options),
+    ("nginx_put_json", "PUT /api/items/7 with a 54-byte application/json body", check_put_json),
+    ("nginx_long_query", "GET with a 3000-character query value: QUERY_STRING (3002 bytes) and "
+     "REQUEST_URI carry it verbatim", check_long_query),
+    ("nginx_http10_post", "HTTP/1.0 form POST (curl -d): SERVER_PROTOCOL HTTP/1.0, "
+     "application/x-www-form-urlencoded, 15-byte body", check_http10_post),
+    ("nginx_expect_continue", "POST with Expect: 100-continue (2048-byte text body): nginx answers "
+     "the 100 itself, still forwards HTTP_EXPECT", check_expect_continue),
 ]
 
 
@@ -282,6 +321,7 @@ def main():
     doc = {
         "description": "Real packets recorded from Debian nginx %s uwsgi_pass; "
                        "regenerate with tests/vectors/record/record.sh" % version,
+        "schema": "uwsgi-vectors/decode/1",
         "vectors": vectors,
     }
     write(args.out, (render(doc) + "\n").encode())

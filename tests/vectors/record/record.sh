@@ -106,6 +106,15 @@ with open(os.path.join(d, "binary.bin"), "wb") as f:
 # 3000 bytes of text for the chunked upload
 with open(os.path.join(d, "chunked.txt"), "wb") as f:
     f.write(b"".join(b"line %04d of the chunked upload body\n" % i for i in range(100))[:3000])
+# small JSON document for the PUT
+with open(os.path.join(d, "put.json"), "wb") as f:
+    f.write(b'{"id":7,"name":"widget","tags":["a","b"],"price":12.5}')
+# 3000-byte query value: q=0000-0001-...; only unreserved characters, no escaping needed
+with open(os.path.join(d, "query.txt"), "w") as f:
+    f.write("".join("%04d-" % i for i in range(600))[:3000])
+# 2048 bytes of text for the Expect: 100-continue upload
+with open(os.path.join(d, "continue.txt"), "wb") as f:
+    f.write(b"".join(b"continue %04d\n" % i for i in range(200))[:2048])
 # ~6 KB Cookie header: 100 cookies c000..c099, 52-byte values
 with open(os.path.join(d, "cookie.txt"), "w") as f:
     f.write("; ".join("c%03d=%s" % (i, ("%03d" % i) * 17 + "v") for i in range(100)))
@@ -195,8 +204,21 @@ send_requests() {
     req nginx_delete -A t -X DELETE '/items/42?force=1'
     # 13. HTTP/1.0 without a Host header
     req nginx_http10_no_host -A t --http1.0 -H 'Host:' '/old'
+    # 14. CORS preflight OPTIONS: no body, CONTENT_LENGTH empty, Origin / Access-Control-* headers
+    req nginx_options_preflight -A t -X OPTIONS -H 'Origin: http://example.com' \
+        -H 'Access-Control-Request-Method: PUT' -H 'Access-Control-Request-Headers: content-type' '/api/items/7'
+    # 15. PUT with a JSON body
+    req nginx_put_json -A t -X PUT -H 'Content-Type: application/json' \
+        --data-binary "@$WORK/data/put.json" '/api/items/7'
+    # 16. a 3000-byte query string: QUERY_STRING and REQUEST_URI both carry it
+    req nginx_long_query -A t "/search?q=$(cat "$WORK/data/query.txt")"
+    # 17. HTTP/1.0 form POST
+    req nginx_http10_post -A t --http1.0 -d 'a=1&b=two+words' '/form'
+    # 18. POST with Expect: 100-continue: nginx answers the 100 itself and forwards HTTP_EXPECT
+    req nginx_expect_continue -A t -H 'Expect: 100-continue' -H 'Content-Type: text/plain' \
+        --data-binary "@$WORK/data/continue.txt" '/upload/continue'
 }
-N_REQUESTS=13
+N_REQUESTS=18
 
 # --- 6. recorder --------------------------------------------------------------------------------
 "$PY" "$HERE/recorder.py" 0 "$WORK/captures" --count "$N_REQUESTS" --timeout 60 \
