@@ -1,0 +1,286 @@
+//! Workloads and floors shared by every bench (`mod common;` in each bench file).
+//!
+//! Workloads are built here, deterministically, when a bench starts (recipes below and in
+//! `benches/README.md`); nothing random, nothing read at run time. The nginx capture is
+//! `include_bytes!`-ed from `tests/captures/`, not copied.
+//!
+//! Floors are the least any parser of the same bytes must do: walk the length chain (read
+//! klen, skip key, read vlen, skip value), with no check but the loop end.
+
+// Each bench uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use uwsgi_codec::{PacketRef, Parser, Status};
+
+/// A real packet recorded from nginx 1.22 (`GET /shop/product/1234?...`): 1014 bytes,
+/// 24 vars, no body.
+pub(crate) const NGINX_GET: &[u8] = include_bytes!("../../tests/captures/nginx-get.bin");
+
+/// A real nginx `POST /post`: a 446-byte packet (19 vars, `CONTENT_LENGTH` 5), then its
+/// 5-byte body.
+pub(crate) const NGINX_POST: &[u8] = include_bytes!("../../tests/captures/nginx-post.bin");
+
+/// How many requests the `pipelined` workload holds.
+pub(crate) const PIPELINED_REQUESTS: usize = 1000;
+
+/// The keys a typical WSGI app reads first.
+pub(crate) const LOOKUP_KEYS: [&str; 5] = [
+    "REQUEST_METHOD",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "CONTENT_LENGTH",
+    "HTTP_HOST",
+];
+
+/// One bench input: whole packets back to back (one packet, except `pipelined`).
+#[derive(Debug, Clone)]
+pub(crate) struct Workload {
+    pub(crate) name: &'static str,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) packets: usize,
+}
+
+/// Every workload, in the order the ratios are printed.
+pub(crate) fn workloads() -> Vec<Workload> {
+    let all = vec![
+        one("nginx_get", NGINX_GET.to_vec()),
+        Workload {
+            name: "pipelined",
+            bytes: pipelined(),
+            packets: PIPELINED_REQUESTS,
+        },
+        one("many_small", many_small()),
+        one("few_large", few_large()),
+        one("small", small()),
+    ];
+    for workload in &all {
+        check(workload);
+    }
+    all
+}
+
+/// The workload called `name`.
+pub(crate) fn workload(name: &str) -> Option<Workload> {
+    workloads().into_iter().find(|w| w.name == name)
+}
+
+fn one(name: &'static str, bytes: Vec<u8>) -> Workload {
+    Workload {
+        name,
+        bytes,
+        packets: 1,
+    }
+}
+
+/// The packet part of `nginx-post.bin` (without its body).
+pub(crate) fn nginx_post_packet() -> &'static [u8] {
+    let datasize = usize::from(u16::from_le_bytes([NGINX_POST[1], NGINX_POST[2]]));
+    &NGINX_POST[..4 + datasize]
+}
+
+/// `nginx-get.bin` 1000 times back to back: what a persistent connection carries (no body,
+/// its `CONTENT_LENGTH` is empty).
+pub(crate) fn pipelined() -> Vec<u8> {
+    NGINX_GET.repeat(PIPELINED_REQUESTS)
+}
+
+/// 4 pairs, 94 bytes: a health check.
+pub(crate) fn small() -> Vec<u8> {
+    encode(&[
+        (&b"REQUEST_METHOD"[..], &b"GET"[..]),
+        (b"PATH_INFO", b"/health"),
+        (b"SERVER_PROTOCOL", b"HTTP/1.1"),
+        (b"HTTP_HOST", b"localhost"),
+    ])
+}
+
+/// Pair `i` (from 0) is key `K{i}` (decimal) with value `i % 5` bytes of `v`, added while the
+/// block stays within 65535 bytes: 6,058 pairs, a 65,525-byte block, 65,529 bytes in all.
+pub(crate) fn many_small() -> Vec<u8> {
+    let mut owned: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut size = 0;
+    for i in 0.. {
+        let key = format!("K{i}").into_bytes();
+        let value = vec![b'v'; i % 5];
+        let len = 4 + key.len() + value.len();
+        if size + len > usize::from(u16::MAX) {
+            break;
+        }
+        size += len;
+        owned.push((key, value));
+    }
+    let pairs: Vec<(&[u8], &[u8])> = owned
+        .iter()
+        .map(|(k, v)| (k.as_slice(), v.as_slice()))
+        .collect();
+    encode(&pairs)
+}
+
+/// 3 pairs (`HTTP_COOKIE`, `QUERY_STRING`, `HTTP_REFERER`) of 20,000-byte values; byte `j` of
+/// value `i` is `b'a' + (7 * j + i) % 26`: 60,051 bytes in all.
+pub(crate) fn few_large() -> Vec<u8> {
+    let keys: [&[u8]; 3] = [b"HTTP_COOKIE", b"QUERY_STRING", b"HTTP_REFERER"];
+    let values: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            (0..20_000)
+                .map(|j| b'a' + ((7 * j + i) % 26) as u8)
+                .collect()
+        })
+        .collect();
+    let pairs: Vec<(&[u8], &[u8])> = keys
+        .iter()
+        .zip(&values)
+        .map(|(k, v)| (*k, v.as_slice()))
+        .collect();
+    encode(&pairs)
+}
+
+/// A modifier1 0 packet holding `pairs`, written by hand so the workloads do not depend on
+/// the encoder under test.
+pub(crate) fn encode(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut block = Vec::new();
+    for (key, value) in pairs {
+        for bytes in [key, value] {
+            let len = u16::try_from(bytes.len()).expect("pair part over 65535 bytes");
+            block.extend_from_slice(&len.to_le_bytes());
+            block.extend_from_slice(bytes);
+        }
+    }
+    let datasize = u16::try_from(block.len()).expect("block over 65535 bytes");
+    let mut wire = vec![0, 0, 0, 0];
+    wire[1..3].copy_from_slice(&datasize.to_le_bytes());
+    wire.extend_from_slice(&block);
+    wire
+}
+
+/// Panics unless the crate accepts the workload and agrees with the floor walk.
+fn check(workload: &Workload) {
+    let parser = Parser::new();
+    let mut packets = 0;
+    let mut rest = workload.bytes.as_slice();
+    while !rest.is_empty() {
+        let packet = parse(&parser, rest);
+        rest = &rest[packet.wire_len()..];
+        packets += 1;
+    }
+    assert_eq!(packets, workload.packets, "{}", workload.name);
+    assert_eq!(
+        parse_visit(&parser, &workload.bytes),
+        floor_walk(&workload.bytes),
+        "{}",
+        workload.name
+    );
+}
+
+/// The complete packet at the start of `buf`; panics on anything else.
+#[inline(always)]
+pub(crate) fn parse<'a>(parser: &Parser, buf: &'a [u8]) -> PacketRef<'a> {
+    match parser.parse(buf) {
+        Ok(Status::Complete(packet)) => packet,
+        other => panic!("bench input does not parse: {other:?}"),
+    }
+}
+
+/// The crate's parse + validation of every packet in `buf`: returns the pair count.
+#[inline(never)]
+pub(crate) fn parse_only(parser: &Parser, buf: &[u8]) -> usize {
+    let mut acc = 0;
+    let mut rest = buf;
+    while !rest.is_empty() {
+        let packet = parse(parser, rest);
+        acc += packet.vars().map_or(0, |vars| vars.len());
+        rest = &rest[packet.wire_len()..];
+    }
+    acc
+}
+
+/// The crate's parse + validation + visit of every pair of every packet in `buf`, as a server
+/// building its environment: returns the sum of key and value lengths.
+#[inline(never)]
+pub(crate) fn parse_visit(parser: &Parser, buf: &[u8]) -> usize {
+    let mut acc = 0;
+    let mut rest = buf;
+    while !rest.is_empty() {
+        let packet = parse(parser, rest);
+        acc += visit(&packet);
+        rest = &rest[packet.wire_len()..];
+    }
+    acc
+}
+
+/// The sum of key and value lengths of every pair, through `Vars::iter`.
+#[inline(always)]
+pub(crate) fn visit(packet: &PacketRef<'_>) -> usize {
+    let mut acc = 0;
+    if let Some(vars) = packet.vars() {
+        for (key, value) in vars.iter() {
+            acc += key.len() + value.len();
+        }
+    }
+    acc
+}
+
+/// Parse, then look up [`LOOKUP_KEYS`]: returns the sum of the found values' lengths.
+#[inline(never)]
+pub(crate) fn parse_lookup(parser: &Parser, buf: &[u8]) -> usize {
+    let packet = parse(parser, buf);
+    let Some(vars) = packet.vars() else {
+        return 0;
+    };
+    LOOKUP_KEYS
+        .iter()
+        .map(|key| vars.get(key).map_or(0, <[u8]>::len))
+        .sum()
+}
+
+/// Parse, then find [`LOOKUP_KEYS`] in one pass over `Vars::iter` (the last of each wins, as
+/// with `Vars::get`): what 5 `get` calls cost when done as one walk.
+#[inline(never)]
+pub(crate) fn parse_lookup_one_pass(parser: &Parser, buf: &[u8]) -> usize {
+    let packet = parse(parser, buf);
+    let Some(vars) = packet.vars() else {
+        return 0;
+    };
+    let mut found: [Option<&[u8]>; LOOKUP_KEYS.len()] = [None; LOOKUP_KEYS.len()];
+    for (key, value) in vars.iter() {
+        for (wanted, slot) in LOOKUP_KEYS.iter().zip(&mut found) {
+            if key == wanted.as_bytes() {
+                *slot = Some(value);
+            }
+        }
+    }
+    found.iter().map(|v| v.map_or(0, <[u8]>::len)).sum()
+}
+
+/// The floor of parsing: walk the length chain of every packet in `buf` (read klen, skip key,
+/// read vlen, skip value) with no check but the loop end, summing key and value lengths.
+/// `buf` is known valid; indexing panics rather than misreads if it is not.
+#[inline(never)]
+pub(crate) fn floor_walk(buf: &[u8]) -> usize {
+    let mut acc = 0;
+    let mut pos = 0;
+    while pos < buf.len() {
+        let end = pos + 4 + usize::from(u16::from_le_bytes([buf[pos + 1], buf[pos + 2]]));
+        pos += 4;
+        while pos < end {
+            let klen = usize::from(u16::from_le_bytes([buf[pos], buf[pos + 1]]));
+            pos += 2 + klen;
+            let vlen = usize::from(u16::from_le_bytes([buf[pos], buf[pos + 1]]));
+            pos += 2 + vlen;
+            acc += klen + vlen;
+        }
+    }
+    acc
+}
+
+/// The floor of a header parse: read the 4 bytes.
+#[inline(never)]
+pub(crate) fn floor_header(buf: &[u8]) -> usize {
+    usize::from(buf[0]) + usize::from(u16::from_le_bytes([buf[1], buf[2]])) + usize::from(buf[3])
+}
+
+/// The pairs of the single packet `wire`, borrowed from it (to feed a `PacketBuilder`).
+pub(crate) fn pairs(wire: &[u8]) -> Vec<(&[u8], &[u8])> {
+    let packet = parse(&Parser::new(), wire);
+    packet.vars().expect("a vars packet").iter().collect()
+}

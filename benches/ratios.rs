@@ -1,0 +1,285 @@
+//! A quick ratios harness (std only, no criterion, well under 30 s): for each workload, the
+//! median ratio of the crate's operation to its floor, measured in the same run by
+//! interleaved batches (op, floor, floor, op, ...), each timed with `Instant`.
+//!
+//! ```text
+//! cargo bench --bench ratios                      # core lines
+//! cargo bench --features codec --bench ratios     # and the server codec line
+//! ```
+//!
+//! It prints one line per ratio, with its target for orientation, then `ratios: done`. It
+//! never fails on noise: a ratio over its target is reported, not an error.
+//!
+//! `--callgrind WORKLOAD N` runs only the crate's parse + visit of `WORKLOAD` N times, and
+//! `--callgrind-floor WORKLOAD N` only the floor walk; `--workloads` lists the workloads
+//! (`name bytes packets`). `benches/callgrind.sh` uses them to count instructions per packet.
+
+mod common;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use uwsgi_codec::{Header, MAX_DATASIZE, PacketBuilder, Parser, Status};
+
+use common::{floor_header, floor_walk, parse_lookup, parse_lookup_one_pass, parse_visit};
+
+/// How long one timed batch aims to take.
+const BATCH: Duration = Duration::from_micros(50);
+/// How long each line measures (rounds of one op batch and one floor batch).
+const BUDGET: Duration = Duration::from_millis(1400);
+/// At most this many rounds per line.
+const MAX_ROUNDS: usize = 20_000;
+
+/// Runs `n` operations and returns the time they took (setup excluded).
+trait Batch: FnMut(u64) -> Duration {}
+impl<F: FnMut(u64) -> Duration> Batch for F {}
+
+/// A batch runner for an operation with nothing to set up.
+fn plain(mut op: impl FnMut() -> usize) -> impl Batch {
+    move |n| {
+        let start = Instant::now();
+        for _ in 0..n {
+            black_box(op());
+        }
+        start.elapsed()
+    }
+}
+
+/// The number of operations that makes a batch last about [`BATCH`].
+fn calibrate(batch: &mut impl Batch) -> u64 {
+    batch(1); // warm up
+    let mut n = 1;
+    while n < 1 << 30 {
+        if batch(n) >= BATCH {
+            break;
+        }
+        n *= 2;
+    }
+    n
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 0 {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    }
+}
+
+/// Measures `op` against `floor` and prints one line. `per` divides both times (requests in
+/// a pipelined stream) for the printed per-operation times.
+fn ratio(label: &str, target: Option<f64>, per: u64, mut op: impl Batch, mut floor: impl Batch) {
+    let (n_op, n_floor) = (calibrate(&mut op), calibrate(&mut floor));
+    let start = Instant::now();
+    let (mut ratios, mut op_ns, mut floor_ns) = (Vec::new(), Vec::new(), Vec::new());
+    while start.elapsed() < BUDGET && ratios.len() < MAX_ROUNDS {
+        let (t_op, t_floor) = if ratios.len() % 2 == 0 {
+            let t_op = op(n_op);
+            (t_op, floor(n_floor))
+        } else {
+            let t_floor = floor(n_floor);
+            (op(n_op), t_floor)
+        };
+        let t_op = t_op.as_nanos() as f64 / (n_op * per) as f64;
+        let t_floor = t_floor.as_nanos() as f64 / (n_floor * per) as f64;
+        if t_floor > 0.0 {
+            ratios.push(t_op / t_floor);
+            op_ns.push(t_op);
+            floor_ns.push(t_floor);
+        }
+    }
+    let r = median(&mut ratios);
+    let verdict = match target {
+        Some(t) if r <= t => format!("target <= {t}x: ok"),
+        Some(t) => format!("target <= {t}x: OVER"),
+        None => "no target".to_owned(),
+    };
+    println!(
+        "{label}: {r:.2}x floor  ({verdict}; {:.1} ns vs {:.1} ns, {} rounds)",
+        median(&mut op_ns),
+        median(&mut floor_ns),
+        ratios.len()
+    );
+}
+
+fn ratios() {
+    let parser = Parser::new();
+    let workloads = common::workloads();
+    for w in &workloads {
+        let target = match w.name {
+            "nginx_get" | "pipelined" => Some(1.6),
+            "many_small" => Some(1.8),
+            _ => None,
+        };
+        let bytes = w.bytes.as_slice();
+        ratio(
+            &format!("parse+visit {}", w.name),
+            target,
+            1,
+            plain(|| parse_visit(&parser, black_box(bytes))),
+            plain(|| floor_walk(black_box(bytes))),
+        );
+    }
+
+    let get = common::NGINX_GET;
+    ratio(
+        "lookup 5 keys nginx_get",
+        Some(2.5),
+        1,
+        plain(|| parse_lookup(&parser, black_box(get))),
+        plain(|| floor_walk(black_box(get))),
+    );
+    ratio(
+        "lookup 5 keys nginx_get, one pass over iter()",
+        Some(2.5),
+        1,
+        plain(|| parse_lookup_one_pass(&parser, black_box(get))),
+        plain(|| floor_walk(black_box(get))),
+    );
+
+    let pairs = common::pairs(get);
+    let builder = PacketBuilder::new(0).vars(pairs.iter().copied());
+    assert_eq!(builder.to_vec().ok().as_deref(), Some(get));
+    let mut buf = BytesMut::with_capacity(4 + MAX_DATASIZE);
+    let mut floor_buf = BytesMut::with_capacity(4 + MAX_DATASIZE);
+    ratio(
+        "encode nginx_get (builder, reused BytesMut) vs memcpy",
+        Some(5.0),
+        1,
+        plain(|| {
+            let buf = black_box(&mut buf);
+            buf.clear();
+            black_box(&builder).encode(buf).unwrap_or(0)
+        }),
+        plain(|| {
+            let buf = black_box(&mut floor_buf);
+            buf.clear();
+            buf.extend_from_slice(black_box(get));
+            buf.len()
+        }),
+    );
+    let mut slice = vec![0u8; 4 + MAX_DATASIZE];
+    let mut floor_slice = vec![0u8; 4 + MAX_DATASIZE];
+    ratio(
+        "encode_slice nginx_get vs memcpy",
+        Some(5.0),
+        1,
+        plain(|| {
+            let dst = black_box(slice.as_mut_slice());
+            let n = black_box(&builder).encode_slice(dst).unwrap_or(0);
+            black_box(dst);
+            n
+        }),
+        plain(|| {
+            let (get, dst) = (black_box(get), black_box(floor_slice.as_mut_slice()));
+            dst[..get.len()].copy_from_slice(get);
+            black_box(dst);
+            get.len()
+        }),
+    );
+
+    codec_line(&parser);
+
+    ratio(
+        "header parse vs reading 4 bytes",
+        None,
+        1,
+        plain(|| match Header::parse(black_box(get)) {
+            Status::Complete(h) => h.packet_len() + usize::from(h.modifier1.0 ^ h.modifier2),
+            Status::Incomplete(n) => n,
+        }),
+        plain(|| floor_header(black_box(get))),
+    );
+}
+
+#[cfg(feature = "codec")]
+fn codec_line(parser: &Parser) {
+    use tokio_util::codec::Decoder;
+    use uwsgi_codec::{Frame, ServerCodec};
+
+    let stream = common::pipelined();
+    let requests = common::PIPELINED_REQUESTS as u64;
+    let codec_batch = |n: u64| {
+        let mut inputs: Vec<_> = (0..n)
+            .map(|_| {
+                let codec = ServerCodec::new().persistent(true);
+                (codec, BytesMut::from(&stream[..]))
+            })
+            .collect();
+        let start = Instant::now();
+        for (codec, src) in &mut inputs {
+            let mut acc = 0;
+            loop {
+                match codec.decode(src) {
+                    Ok(Some(Frame::Packet(packet))) => acc += common::visit(&packet.view()),
+                    Ok(Some(_)) => acc += 1,
+                    Ok(None) => break,
+                    Err(err) => panic!("bench input does not decode: {err}"),
+                }
+            }
+            black_box(acc);
+        }
+        start.elapsed()
+    };
+    ratio(
+        "server codec pipelined per request vs core parse+visit",
+        Some(1.3),
+        requests,
+        codec_batch,
+        plain(|| parse_visit(parser, black_box(&stream))),
+    );
+}
+
+#[cfg(not(feature = "codec"))]
+fn codec_line(_: &Parser) {
+    println!("server codec pipelined per request: skipped (run with --features codec)");
+}
+
+/// `--callgrind[-floor] WORKLOAD N`: parse + visit (or the floor walk) `N` times, nothing else.
+fn callgrind(floor: bool, name: &str, n: &str) -> Result<(), String> {
+    let workload = common::workload(name).ok_or_else(|| format!("no workload {name:?}"))?;
+    let n: u64 = n.parse().map_err(|_| format!("bad count {n:?}"))?;
+    let parser = Parser::new();
+    let mut acc = 0usize;
+    for _ in 0..n {
+        let bytes = black_box(workload.bytes.as_slice());
+        acc = acc.wrapping_add(if floor {
+            floor_walk(bytes)
+        } else {
+            parse_visit(&parser, bytes)
+        });
+    }
+    println!("{acc}");
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let position = |flag: &str| args.iter().position(|a| a == flag);
+    let result = if let Some(i) = position("--callgrind") {
+        callgrind(false, arg(&args, i + 1), arg(&args, i + 2))
+    } else if let Some(i) = position("--callgrind-floor") {
+        callgrind(true, arg(&args, i + 1), arg(&args, i + 2))
+    } else if position("--workloads").is_some() {
+        for w in common::workloads() {
+            println!("{} {} {}", w.name, w.bytes.len(), w.packets);
+        }
+        Ok(())
+    } else {
+        // `cargo bench` passes `--bench` and any filter: the full set always runs.
+        ratios();
+        println!("ratios: done");
+        Ok(())
+    };
+    if let Err(err) = result {
+        eprintln!("ratios: {err}");
+        std::process::exit(2);
+    }
+}
+
+fn arg(args: &[String], i: usize) -> &str {
+    args.get(i).map_or("", String::as_str)
+}
