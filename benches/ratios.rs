@@ -126,14 +126,14 @@ fn ratios() {
 
     let get = common::NGINX_GET;
     ratio(
-        "lookup 5 keys nginx_get",
-        Some(2.5),
+        "lookup 5 keys nginx_get, 5 x get()",
+        None,
         1,
         plain(|| parse_lookup(&parser, black_box(get))),
         plain(|| floor_walk(black_box(get))),
     );
     ratio(
-        "lookup 5 keys nginx_get, one pass over iter()",
+        "lookup 5 keys nginx_get, get_many()",
         Some(2.5),
         1,
         plain(|| parse_lookup_one_pass(&parser, black_box(get))),

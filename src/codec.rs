@@ -101,10 +101,9 @@ impl Framing {
             src.reserve(len - src.len());
             return Ok(None);
         }
-        let frame = src.split_to(len).freeze();
-        let Status::Complete(packet) = self.parser.parse_bytes(&frame)? else {
-            return Ok(None); // unreachable: the whole packet is in `frame`
-        };
+        let packet = self
+            .parser
+            .parse_frame(header, src.split_to(len).freeze())?;
         let expected = packet.body_len()?;
         if let Some(max) = self.max_body.filter(|&max| expected > max) {
             return Err(Error::BodyTooLarge { len: expected, max });

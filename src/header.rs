@@ -1,7 +1,6 @@
 //! [`Header`]: the 4 bytes in front of every packet, parsed and encoded.
 
 use bytes::BufMut;
-use nom::{IResult, Parser, number::streaming::le_u16, number::streaming::u8 as byte};
 
 use crate::modifier::Modifier1;
 use crate::status::Status;
@@ -30,6 +29,7 @@ pub struct Header {
 
 impl Header {
     /// A header from its three fields.
+    #[inline]
     pub fn new(modifier1: Modifier1, datasize: u16, modifier2: u8) -> Self {
         Header {
             modifier1,
@@ -53,10 +53,14 @@ impl Header {
     /// assert_eq!(header, Header::new(Modifier1::WSGI, 387, 0));
     /// assert_eq!(Header::parse(&[0x00, 0x83]), Status::Incomplete(2));
     /// ```
+    #[inline]
     pub fn parse(buf: &[u8]) -> Status<Header> {
-        match header(buf) {
-            Ok((_, header)) => Status::Complete(header),
-            Err(_) => Status::Incomplete(HEADER_LEN.saturating_sub(buf.len()).max(1)),
+        match buf.first_chunk::<HEADER_LEN>() {
+            Some(&[modifier1, low, high, modifier2]) => {
+                let datasize = u16::from_le_bytes([low, high]);
+                Status::Complete(Header::new(Modifier1(modifier1), datasize, modifier2))
+            }
+            None => Status::Incomplete(HEADER_LEN - buf.len()),
         }
     }
 
@@ -72,15 +76,10 @@ impl Header {
     }
 
     /// Length of the whole packet: `4 + datasize`.
+    #[inline]
     pub fn packet_len(&self) -> usize {
         HEADER_LEN + usize::from(self.datasize)
     }
-}
-
-/// The header grammar: three fixed-width little-endian fields, streaming.
-fn header(i: &[u8]) -> IResult<&[u8], Header> {
-    let (i, (modifier1, datasize, modifier2)) = (byte, le_u16, byte).parse(i)?;
-    Ok((i, Header::new(Modifier1(modifier1), datasize, modifier2)))
 }
 
 #[cfg(test)]

@@ -132,6 +132,7 @@ impl Modifier1 {
     /// Whether this is a request family (R in PROTOCOL.md §3): vars block, `CONTENT_LENGTH`
     /// body, raw HTTP reply. Unlisted values are request families: a front end configured with
     /// `uwsgi_modifier1 N` sends vars and a body.
+    #[inline]
     pub fn is_request_family(self, modifier2: u8) -> bool {
         match self.0 {
             173 => (2..=4).contains(&modifier2),
@@ -207,6 +208,7 @@ pub enum BodyFraming {
 
 impl BodyFraming {
     /// The var whose value gives the body length, if there is one.
+    #[inline]
     pub fn length_key(self) -> Option<&'static [u8]> {
         match self {
             BodyFraming::None => None,
@@ -258,6 +260,7 @@ impl PacketKind {
     /// let wsgi = Header::new(Modifier1::WSGI, 62, 0);
     /// assert_eq!(PacketKind::of(&wsgi, Direction::Request), PacketKind::REQUEST);
     /// ```
+    #[inline]
     pub fn of(header: &Header, direction: Direction) -> PacketKind {
         let vars_then = |body| PacketKind::new(BlockKind::Vars, body);
         let array = PacketKind::new(BlockKind::Array, BodyFraming::None);

@@ -11,7 +11,7 @@ use crate::magic::MagicPolicy;
 use crate::modifier::{BlockKind, Direction, Modifier1, PacketKind};
 use crate::sniff::{ForeignProtocol, sniff};
 use crate::status::Status;
-use crate::vars::{self, Vars, VarsRules};
+use crate::vars::{self, LengthVar, Vars, VarsRules, Walked, parse_length};
 
 /// The largest block the protocol can carry, and the default limit (rule L1).
 pub const MAX_DATASIZE: usize = u16::MAX as usize;
@@ -37,7 +37,8 @@ pub struct Parser {
     foreign_patterns: Vec<[u8; 4]>,
     vars: VarsRules,
     direction: Direction,
-    kind_fn: fn(&Header, Direction) -> PacketKind,
+    /// `None`: the built-in table, which the compiler can inline.
+    kind_fn: Option<fn(&Header, Direction) -> PacketKind>,
 }
 
 impl Default for Parser {
@@ -48,7 +49,7 @@ impl Default for Parser {
             foreign_patterns: Vec::new(),
             vars: VarsRules::default(),
             direction: Direction::Request,
-            kind_fn: PacketKind::of,
+            kind_fn: None,
         }
     }
 }
@@ -117,18 +118,23 @@ impl Parser {
     /// # Ok::<(), uwsgi_codec::Error>(())
     /// ```
     pub fn with_kind_fn(mut self, kind_fn: fn(&Header, Direction) -> PacketKind) -> Self {
-        self.kind_fn = kind_fn;
+        self.kind_fn = Some(kind_fn);
         self
     }
 
     /// The packet-kind table in force.
+    #[cfg(feature = "codec")]
     pub(crate) fn kind_fn(&self) -> fn(&Header, Direction) -> PacketKind {
-        self.kind_fn
+        self.kind_fn.unwrap_or(PacketKind::of)
     }
 
     /// The kind this parser gives a packet with `header`.
+    #[inline]
     pub fn kind_of(&self, header: &Header) -> PacketKind {
-        (self.kind_fn)(header, self.direction)
+        match self.kind_fn {
+            Some(kind_fn) => kind_fn(header, self.direction),
+            None => PacketKind::of(header, self.direction),
+        }
     }
 
     /// Reads and checks the header (rules H1 to H3): the foreign-protocol check, then the
@@ -137,6 +143,7 @@ impl Parser {
     /// # Errors
     ///
     /// `ForeignProtocol` or `TooLarge`.
+    #[inline]
     pub fn parse_header(&self, buf: &[u8]) -> Result<Status<Header>, Error> {
         let header = match Header::parse(buf) {
             Status::Complete(header) => header,
@@ -157,6 +164,7 @@ impl Parser {
         Ok(Status::Complete(header))
     }
 
+    #[inline]
     fn foreign(&self, buf: &[u8]) -> Option<ForeignProtocol> {
         if !self.foreign_check {
             return None;
@@ -190,6 +198,7 @@ impl Parser {
     /// assert_eq!(packet.wire_len(), 15);
     /// # Ok::<(), uwsgi_codec::Error>(())
     /// ```
+    #[inline]
     pub fn parse<'a>(&self, buf: &'a [u8]) -> Result<Status<PacketRef<'a>>, Error> {
         let header = match self.parse_header(buf)? {
             Status::Complete(header) => header,
@@ -198,19 +207,43 @@ impl Parser {
         let Some(wire) = buf.get(..header.packet_len()) else {
             return Ok(Status::Incomplete(header.packet_len() - buf.len()));
         };
+        let layout = self.layout(header, wire)?;
+        Ok(Status::Complete(PacketRef { layout, wire }))
+    }
+
+    /// Validates the block of `wire`, a whole packet whose header has been checked (rule H5).
+    #[inline]
+    fn layout(&self, header: Header, wire: &[u8]) -> Result<Layout, Error> {
         let block = wire.get(HEADER_LEN..).unwrap_or_default();
         let kind = self.kind_of(&header);
-        let count = match kind.block {
-            BlockKind::Vars => vars::validate(block, &self.vars)?,
-            BlockKind::Array => array::validate(block)?,
-            BlockKind::Raw => 0,
+        let walked = match kind.block {
+            BlockKind::Vars => vars::validate(
+                block,
+                &self.vars,
+                kind.body.length_key().unwrap_or_default(),
+            )?,
+            BlockKind::Array => Walked {
+                count: array::validate(block)?,
+                ..Walked::default()
+            },
+            BlockKind::Raw => Walked::default(),
         };
-        Ok(Status::Complete(PacketRef {
+        Ok(Layout {
             header,
             kind,
-            wire,
-            count,
-        }))
+            walked,
+        })
+    }
+
+    /// The packet in `frame`, exactly one whole packet whose header `parse_header` accepted:
+    /// the decoder's path, which keeps `frame` as the packet's memory.
+    #[cfg(feature = "codec")]
+    pub(crate) fn parse_frame(&self, header: Header, frame: Bytes) -> Result<Packet, Error> {
+        let layout = self.layout(header, &frame)?;
+        Ok(Packet {
+            layout,
+            bytes: frame,
+        })
     }
 
     /// Parses `buf` as everything there is (a file, a closed connection): a packet at its
@@ -291,10 +324,16 @@ pub enum Block<'a> {
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PacketRef<'a> {
+    layout: Layout,
+    wire: &'a [u8],
+}
+
+/// What validating a packet found out, shared by the borrowed and the owned packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layout {
     header: Header,
     kind: PacketKind,
-    wire: &'a [u8],
-    count: usize,
+    walked: Walked,
 }
 
 impl<'a> PacketRef<'a> {
@@ -308,56 +347,66 @@ impl<'a> PacketRef<'a> {
     }
 
     /// The header.
+    #[inline]
     pub fn header(&self) -> Header {
-        self.header
+        self.layout.header
     }
 
     /// Header byte 0.
+    #[inline]
     pub fn modifier1(&self) -> Modifier1 {
-        self.header.modifier1
+        self.layout.header.modifier1
     }
 
     /// Header byte 3.
+    #[inline]
     pub fn modifier2(&self) -> u8 {
-        self.header.modifier2
+        self.layout.header.modifier2
     }
 
     /// The block length the header declares.
+    #[inline]
     pub fn datasize(&self) -> u16 {
-        self.header.datasize
+        self.layout.header.datasize
     }
 
     /// How the block was read and what follows the packet.
+    #[inline]
     pub fn kind(&self) -> PacketKind {
-        self.kind
+        self.layout.kind
     }
 
     /// The bytes the packet takes on the wire: `4 + datasize`.
+    #[inline]
     pub fn wire_len(&self) -> usize {
         self.wire.len()
     }
 
     /// The packet's exact wire bytes, header included.
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.wire
     }
 
     /// The block bytes, whatever their kind.
+    #[inline]
     pub fn block_bytes(&self) -> &'a [u8] {
         self.wire.get(HEADER_LEN..).unwrap_or_default()
     }
 
     /// The block, read as its kind.
+    #[inline]
     pub fn block(&self) -> Block<'a> {
-        let (block, count) = (self.block_bytes(), self.count);
-        match self.kind.block {
-            BlockKind::Vars => Block::Vars(Vars::from_validated(block, count)),
-            BlockKind::Array => Block::Array(Array::from_validated(block, count)),
+        let (block, walked) = (self.block_bytes(), &self.layout.walked);
+        match self.layout.kind.block {
+            BlockKind::Vars => Block::Vars(Vars::from_validated(block, walked.count)),
+            BlockKind::Array => Block::Array(Array::from_validated(block, walked.count)),
             BlockKind::Raw => Block::Raw(block),
         }
     }
 
     /// The vars, if the block is a vars block.
+    #[inline]
     pub fn vars(&self) -> Option<Vars<'a>> {
         match self.block() {
             Block::Vars(vars) => Some(vars),
@@ -380,9 +429,18 @@ impl<'a> PacketRef<'a> {
     ///
     /// `InvalidContentLength` or `ConflictingContentLength`, as [`Vars::content_length`].
     pub fn body_len(&self) -> Result<u64, Error> {
-        match (self.kind.body.length_key(), self.vars()) {
-            (Some(key), Some(vars)) => vars.length_var(key),
-            _ => Ok(0),
+        match self.layout.walked.length {
+            LengthVar::Absent => Ok(0),
+            LengthVar::Once { start, len } => {
+                let start = usize::from(start);
+                let end = start + usize::from(len);
+                let value = self.block_bytes().get(start..end).unwrap_or_default();
+                parse_length(value, HEADER_LEN + start)
+            }
+            LengthVar::Repeated => match (self.layout.kind.body.length_key(), self.vars()) {
+                (Some(key), Some(vars)) => vars.length_var(key),
+                _ => Ok(0),
+            },
         }
     }
 
@@ -395,8 +453,8 @@ impl<'a> PacketRef<'a> {
 impl core::fmt::Debug for PacketRef<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PacketRef")
-            .field("header", &self.header)
-            .field("kind", &self.kind)
+            .field("header", &self.layout.header)
+            .field("kind", &self.layout.kind)
             .field("block", &self.block())
             .finish()
     }
@@ -422,10 +480,8 @@ impl core::fmt::Debug for PacketRef<'_> {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Packet {
+    layout: Layout,
     bytes: Bytes,
-    header: Header,
-    kind: PacketKind,
-    count: usize,
 }
 
 impl Packet {
@@ -440,44 +496,46 @@ impl Packet {
 
     fn from_view(buf: &Bytes, view: &PacketRef<'_>) -> Packet {
         Packet {
+            layout: view.layout,
             bytes: buf.slice_ref(view.wire),
-            header: view.header,
-            kind: view.kind,
-            count: view.count,
         }
     }
 
     /// A borrowed view, which has every accessor.
+    #[inline]
     pub fn view(&self) -> PacketRef<'_> {
         PacketRef {
-            header: self.header,
-            kind: self.kind,
+            layout: self.layout,
             wire: &self.bytes,
-            count: self.count,
         }
     }
 
     /// The header.
+    #[inline]
     pub fn header(&self) -> Header {
-        self.header
+        self.layout.header
     }
 
     /// Header byte 0.
+    #[inline]
     pub fn modifier1(&self) -> Modifier1 {
-        self.header.modifier1
+        self.layout.header.modifier1
     }
 
     /// Header byte 3.
+    #[inline]
     pub fn modifier2(&self) -> u8 {
-        self.header.modifier2
+        self.layout.header.modifier2
     }
 
     /// How the block was read and what follows the packet.
+    #[inline]
     pub fn kind(&self) -> PacketKind {
-        self.kind
+        self.layout.kind
     }
 
     /// The packet's exact wire bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &Bytes {
         &self.bytes
     }

@@ -95,6 +95,7 @@ impl core::fmt::Display for ForeignProtocol {
 /// assert_eq!(sniff(&[0, 62, 0, 0]), None); // a uwsgi header
 /// assert_eq!(sniff(b"GET"), None); // too short to tell
 /// ```
+#[inline]
 pub fn sniff(buf: &[u8]) -> Option<ForeignProtocol> {
     let &[b0, b1, b2, b3, ..] = buf else {
         return None;

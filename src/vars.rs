@@ -22,9 +22,97 @@ pub(crate) struct VarsRules {
     pub(crate) magic: MagicPolicy,
 }
 
+/// What validating a vars block found: the pair count and the body-length var.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Walked {
+    pub(crate) count: usize,
+    pub(crate) length: LengthVar,
+}
+
+/// Splits the pair at the start of `bytes` into key, value and what follows.
+#[inline(always)]
+fn split_pair(bytes: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let (&klen, rest) = bytes.split_first_chunk::<2>()?;
+    let (key, rest) = rest.split_at_checked(usize::from(u16::from_le_bytes(klen)))?;
+    let (&vlen, rest) = rest.split_first_chunk::<2>()?;
+    let (value, rest) = rest.split_at_checked(usize::from(u16::from_le_bytes(vlen)))?;
+    Some((key, value, rest))
+}
+
+/// Where the var that frames the body sits in a block, found by the validating walk so that
+/// the body length costs no second walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum LengthVar {
+    /// No such var: the body is empty (rule C1).
+    #[default]
+    Absent,
+    /// Exactly one, with its value at `start..start + len` of the block.
+    Once { start: u16, len: u16 },
+    /// More than one: rule C3 needs them all compared.
+    Repeated,
+}
+
+impl LengthVar {
+    fn saw(&mut self, start: usize, len: usize) {
+        *self = match (*self, u16::try_from(start), u16::try_from(len)) {
+            (LengthVar::Absent, Ok(start), Ok(len)) => LengthVar::Once { start, len },
+            _ => LengthVar::Repeated,
+        };
+    }
+}
+
 /// Checks `block` against rules V1 to V10 (and the optional pair and magic rules) in one pass,
-/// returning the number of pairs. Offsets in errors count from the header's first byte.
-pub(crate) fn validate(block: &[u8], rules: &VarsRules) -> Result<usize, Error> {
+/// returning what the walk found (pairs, where the var named `length_key` is). Offsets in
+/// errors count from the header's first byte.
+#[inline]
+pub(crate) fn validate(
+    block: &[u8],
+    rules: &VarsRules,
+    length_key: &[u8],
+) -> Result<Walked, Error> {
+    if rules.max_vars.is_none() && rules.magic == MagicPolicy::Allow {
+        if let Some(walked) = walk(block, length_key) {
+            return Ok(walked);
+        }
+    }
+    let count = validate_strict(block, rules)?;
+    Ok(walk(block, length_key).unwrap_or(Walked {
+        count,
+        ..Walked::default()
+    }))
+}
+
+/// The hot path: the grammar alone, one bounds check per length, `None` on any fault (the
+/// strict walk then says which). Each pair's position depends on the lengths before it, so
+/// this chain of loads is what bounds the speed of any parser of this format.
+#[inline]
+fn walk(block: &[u8], length_key: &[u8]) -> Option<Walked> {
+    let mut rest = block;
+    let mut walked = Walked::default();
+    while let Some((&klen, after)) = rest.split_first_chunk::<2>() {
+        let klen = usize::from(u16::from_le_bytes(klen));
+        if klen == 0 {
+            return None;
+        }
+        let (key, after) = after.split_at_checked(klen)?;
+        let (&vlen, after) = after.split_first_chunk::<2>()?;
+        let (value, after) = after.split_at_checked(usize::from(u16::from_le_bytes(vlen)))?;
+        if klen == length_key.len() && key == length_key {
+            walked
+                .length
+                .saw(block.len() - value.len() - after.len(), value.len());
+        }
+        walked.count += 1;
+        rest = after;
+    }
+    rest.is_empty().then_some(walked)
+}
+
+/// The walk that names the fault: rules V1 to V5 with their offsets, the pair limit and the
+/// magic policy. Off the hot path: it runs only for a bad block or non-default rules.
+#[cold]
+#[inline(never)]
+fn validate_strict(block: &[u8], rules: &VarsRules) -> Result<usize, Error> {
     let end = block.len();
     let mut pos = 0;
     let mut count = 0;
@@ -134,13 +222,14 @@ impl<'a> Vars<'a> {
     }
 
     /// A block that `validate` already accepted with `count` pairs.
+    #[inline]
     pub(crate) fn from_validated(block: &'a [u8], count: usize) -> Vars<'a> {
         Vars { block, count }
     }
 
     pub(crate) fn parse_with(block: &'a [u8], rules: &VarsRules) -> Result<Vars<'a>, Error> {
-        let count = validate(block, rules)?;
-        Ok(Vars { block, count })
+        let walked = validate(block, rules, b"")?;
+        Ok(Vars::from_validated(block, walked.count))
     }
 
     /// The number of pairs, duplicates included.
@@ -159,10 +248,11 @@ impl<'a> Vars<'a> {
     }
 
     /// Every pair, in wire order.
+    #[inline]
     pub fn iter(&self) -> VarsIter<'a> {
         VarsIter {
             block: self.block,
-            pos: 0,
+            rest: self.block,
         }
     }
 
@@ -170,6 +260,29 @@ impl<'a> Vars<'a> {
     /// environs see it.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Option<&'a [u8]> {
         self.get_all(key).last()
+    }
+
+    /// The last value of each of `keys`, found in one walk over the block: what a server
+    /// does to read the few vars it routes on (`REQUEST_METHOD`, `PATH_INFO`, …).
+    ///
+    /// ```
+    /// use uwsgi_codec::Vars;
+    ///
+    /// let vars = Vars::parse(b"\x01\x00A\x01\x001\x01\x00B\x00\x00\x01\x00A\x01\x002")?;
+    /// let [a, b, c] = vars.get_many([b"A", b"B", b"C"]);
+    /// assert_eq!((a, b, c), (Some(&b"2"[..]), Some(&b""[..]), None));
+    /// # Ok::<(), uwsgi_codec::Error>(())
+    /// ```
+    pub fn get_many<const N: usize>(&self, keys: [&[u8]; N]) -> [Option<&'a [u8]>; N] {
+        let mut found = [None; N];
+        for (key, value) in self.iter() {
+            for (wanted, slot) in keys.iter().zip(found.iter_mut()) {
+                if *wanted == key {
+                    *slot = Some(value);
+                }
+            }
+        }
+        found
     }
 
     /// The value of the first pair with this exact key.
@@ -194,10 +307,7 @@ impl<'a> Vars<'a> {
     /// Every pair with the offset of its key length from the header's first byte.
     pub fn iter_with_offsets(&self) -> impl Iterator<Item = (usize, &'a [u8], &'a [u8])> + use<'a> {
         let mut iter = self.iter();
-        core::iter::from_fn(move || {
-            let offset = iter.pos + HEADER_LEN;
-            iter.next().map(|(k, v)| (offset, k, v))
-        })
+        core::iter::from_fn(move || iter.next_at().map(|(at, k, v)| (at + HEADER_LEN, k, v)))
     }
 
     /// The body length given by `CONTENT_LENGTH` (rules C1 to C3): 0 when absent or empty.
@@ -310,7 +420,19 @@ impl core::fmt::Debug for Vars<'_> {
 #[derive(Debug, Clone)]
 pub struct VarsIter<'a> {
     block: &'a [u8],
-    pos: usize,
+    /// What follows the last pair read.
+    rest: &'a [u8],
+}
+
+impl<'a> VarsIter<'a> {
+    /// The next pair with its position in the block.
+    #[inline]
+    fn next_at(&mut self) -> Option<(usize, &'a [u8], &'a [u8])> {
+        let start = self.block.len() - self.rest.len();
+        let (key, value, rest) = split_pair(self.rest)?;
+        self.rest = rest;
+        Some((start, key, value))
+    }
 }
 
 impl<'a> Iterator for VarsIter<'a> {
@@ -318,14 +440,7 @@ impl<'a> Iterator for VarsIter<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let klen = read_len(self.block, self.pos)?;
-        let kpos = self.pos + 2;
-        let key = self.block.get(kpos..kpos + klen)?;
-        let vpos = kpos + klen + 2;
-        let vlen = read_len(self.block, vpos - 2)?;
-        let value = self.block.get(vpos..vpos + vlen)?;
-        self.pos = vpos + vlen;
-        Some((key, value))
+        self.next_at().map(|(_, key, value)| (key, value))
     }
 }
 
