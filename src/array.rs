@@ -1,33 +1,14 @@
 //! [`Array`]: a block of length-prefixed items (RPC, cache set, cache UDP sync).
 
 use crate::error::{Error, Field};
-use crate::header::HEADER_LEN;
-use crate::vars::read_len;
+use crate::vars::length_prefixed;
 
 /// Checks `block` against rules A1 and A2 in one pass, returning the number of items.
 pub(crate) fn validate(block: &[u8]) -> Result<usize, Error> {
-    let end = block.len();
-    let mut pos = 0;
-    let mut count = 0;
-    while pos < end {
-        let offset = pos + HEADER_LEN;
-        let Some(len) = read_len(block, pos) else {
-            return Err(Error::TruncatedLength {
-                field: Field::Item,
-                offset,
-            });
-        };
-        let available = end - pos - 2;
-        if len > available {
-            return Err(Error::Overrun {
-                field: Field::Item,
-                offset,
-                len,
-                available,
-            });
-        }
+    let (mut pos, mut count) = (0, 0);
+    while pos < block.len() {
+        pos += 2 + length_prefixed(block, pos, Field::Item)?.len();
         count += 1;
-        pos += 2 + len;
     }
     Ok(count)
 }
@@ -102,10 +83,7 @@ impl<'a> Array<'a> {
 
     /// The items in wire order.
     pub fn iter(&self) -> ArrayIter<'a> {
-        ArrayIter {
-            block: self.block,
-            pos: 0,
-        }
+        ArrayIter { rest: self.block }
     }
 
     /// The item at `index`, if there is one.
@@ -133,18 +111,16 @@ impl core::fmt::Debug for Array<'_> {
 /// The items of a validated array. Cannot fail.
 #[derive(Debug, Clone)]
 pub struct ArrayIter<'a> {
-    block: &'a [u8],
-    pos: usize,
+    rest: &'a [u8],
 }
 
 impl<'a> Iterator for ArrayIter<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
-        let len = read_len(self.block, self.pos)?;
-        let start = self.pos + 2;
-        let item = self.block.get(start..start + len)?;
-        self.pos = start + len;
+        let (&len, rest) = self.rest.split_first_chunk::<2>()?;
+        let (item, rest) = rest.split_at_checked(usize::from(u16::from_le_bytes(len)))?;
+        self.rest = rest;
         Some(item)
     }
 }

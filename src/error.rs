@@ -1,5 +1,8 @@
 //! [`Error`]: every way a packet, a body or an encoding can fail, with offsets.
 
+#[cfg(feature = "http")]
+use crate::http::HttpPart;
+use crate::response::HeadFault;
 use crate::sniff::ForeignProtocol;
 
 /// Which length-prefixed field of a block an error is about.
@@ -226,6 +229,60 @@ pub enum Error {
         /// The buffer's length.
         available: usize,
     },
+
+    /// Converting vars to an HTTP request (feature `http`): a var is not valid as the part
+    /// of the request it maps to (a method with a space, a header value with a line feed…).
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+    #[error("the var at offset {offset} is not a valid HTTP {part}")]
+    InvalidHttp {
+        /// Offset of the offending byte, or of the start of the value when no single byte is
+        /// to blame (counted like every offset: from the packet's first header byte).
+        offset: usize,
+        /// The part of the request that could not be made.
+        part: HttpPart,
+    },
+
+    /// Reading a reply: a first line that starts with `HTTP/` but is not
+    /// `HTTP/x.y NNN[ reason]`. Offsets in reply errors count from the reply's first byte.
+    #[error("invalid HTTP status line: unexpected byte at offset {offset} of the reply")]
+    InvalidStatusLine {
+        /// Offset of the offending byte.
+        offset: usize,
+    },
+
+    /// Reading a reply: a CGI `Status` header that is not `NNN[ reason]` with a code of 100
+    /// to 999 (nginx: `upstream sent invalid status`, 502).
+    #[error("invalid CGI Status header: unexpected byte at offset {offset} of the reply")]
+    InvalidStatus {
+        /// Offset of the offending byte (the end of the value if it is too short).
+        offset: usize,
+    },
+
+    /// Reading a reply: a line of the head is not a `name: value` header (nginx: `upstream
+    /// sent invalid header`, 502). Binary and uwsgi-framed replies end up here.
+    #[error("invalid reply header: {fault} at offset {offset} of the reply")]
+    InvalidResponseHeader {
+        /// Offset of the offending byte.
+        offset: usize,
+        /// What is wrong with the line.
+        fault: HeadFault,
+    },
+
+    /// Reading a reply: the head has not ended within the configured bound.
+    #[error("reply head exceeds the configured maximum of {max} bytes")]
+    ResponseHeadTooLarge {
+        /// The configured bound.
+        max: usize,
+    },
+
+    /// Reading a reply: the input ended inside the head (nginx: `upstream prematurely closed
+    /// connection while reading response header`, 502).
+    #[error("reply ended inside its head after {offset} bytes")]
+    TruncatedResponseHead {
+        /// Bytes of the reply received.
+        offset: usize,
+    },
 }
 
 impl Error {
@@ -248,6 +305,13 @@ impl Error {
             Error::BufferTooSmall { .. } => "BufferTooSmall",
             Error::BodyTooLarge { .. } => "BodyTooLarge",
             Error::BodyOverrun { .. } => "BodyOverrun",
+            #[cfg(feature = "http")]
+            Error::InvalidHttp { .. } => "InvalidHttp",
+            Error::InvalidStatusLine { .. } => "InvalidStatusLine",
+            Error::InvalidStatus { .. } => "InvalidStatus",
+            Error::InvalidResponseHeader { .. } => "InvalidResponseHeader",
+            Error::ResponseHeadTooLarge { .. } => "ResponseHeadTooLarge",
+            Error::TruncatedResponseHead { .. } => "TruncatedResponseHead",
             #[cfg(feature = "codec")]
             Error::Io(_) => "Io",
         }
@@ -267,7 +331,14 @@ impl Error {
             | Error::UnexpectedEof { offset, .. }
             | Error::InvalidContentLength { offset, .. }
             | Error::ConflictingContentLength { offset, .. }
-            | Error::MagicVar { offset } => Some(offset),
+            | Error::MagicVar { offset }
+            | Error::InvalidStatusLine { offset }
+            | Error::InvalidStatus { offset }
+            | Error::InvalidResponseHeader { offset, .. }
+            | Error::TruncatedResponseHead { offset } => Some(offset),
+            #[cfg(feature = "http")]
+            Error::InvalidHttp { offset, .. } => Some(offset),
+            Error::ResponseHeadTooLarge { .. } => None,
             Error::DatagramLength { .. }
             | Error::TruncatedBody { .. }
             | Error::LengthOverflow { .. }
@@ -319,6 +390,25 @@ impl Error {
             Error::BufferTooSmall { .. } => "give a buffer of at least encoded_len() bytes",
             Error::BodyTooLarge { .. } => "raise the body limit, as with uWSGI --limit-post",
             Error::BodyOverrun { .. } => "send exactly as many body bytes as CONTENT_LENGTH says",
+            #[cfg(feature = "http")]
+            Error::InvalidHttp { .. } => {
+                "the front end sent a var that no HTTP request can carry (control bytes, a bad method or version)"
+            }
+            Error::InvalidStatusLine { .. } => {
+                "the reply starts with HTTP/ but not with a valid `HTTP/x.y NNN reason` line"
+            }
+            Error::InvalidStatus { .. } => {
+                "a CGI Status header must be three digits, optionally a space and a reason"
+            }
+            Error::InvalidResponseHeader { .. } => {
+                "not an HTTP reply: a binary or uwsgi-framed reply (ping, RPC) or a broken header line"
+            }
+            Error::ResponseHeadTooLarge { .. } => {
+                "the reply head never ended: raise the bound or check that the peer sends HTTP"
+            }
+            Error::TruncatedResponseHead { .. } => {
+                "the application server closed the connection before the end of the reply head"
+            }
             #[cfg(feature = "codec")]
             Error::Io(_) => "the connection failed",
         }

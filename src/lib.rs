@@ -21,13 +21,19 @@ mod codec;
 mod error;
 mod escape;
 mod header;
+#[cfg(feature = "http")]
+mod http;
 mod magic;
 mod modifier;
 mod packet;
+mod response;
 mod sniff;
 mod status;
 mod vars;
 
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use self::http::{HostVar, HttpPart, RequestVars, RequestVarsConfig, request, request_parts};
 pub use array::{Array, ArrayIter};
 pub use builder::PacketBuilder;
 pub use cgi::{CgiMapping, ContentHeaders, NginxParams, RepeatedHeaders, Underscores};
@@ -40,6 +46,9 @@ pub use header::{HEADER_LEN, Header};
 pub use magic::{MagicClass, MagicPolicy, magic_class};
 pub use modifier::{BlockKind, BodyFraming, Direction, Modifier1, PacketKind};
 pub use packet::{Block, MAX_DATASIZE, Packet, PacketRef, Parser};
+pub use response::{
+    DEFAULT_MAX_HEAD_LEN, HeadFault, ResponseHead, ResponseHeadParser, StatusSource,
+};
 pub use sniff::{ForeignProtocol, sniff};
 pub use status::Status;
 pub use vars::{Vars, VarsIter, parse_length};

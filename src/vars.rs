@@ -4,13 +4,28 @@ use crate::error::{ContentLengthFault, Error, Field};
 use crate::header::HEADER_LEN;
 use crate::magic::MagicPolicy;
 
-/// Reads the little-endian `u16` length at `pos`, if two bytes are there.
-#[inline(always)]
-pub(crate) fn read_len(block: &[u8], pos: usize) -> Option<usize> {
-    match block.get(pos..pos.checked_add(2)?) {
-        Some(&[low, high]) => Some(usize::from(u16::from_le_bytes([low, high]))),
-        _ => None,
-    }
+/// A length-prefixed field (`u16` little-endian length, then that many bytes) at the start
+/// of `block[pos..]`, read with nom's complete parsers: running out inside a block of known
+/// length is a fault, named with the offsets of rules V1 to V5 and A2. Off the hot path.
+pub(crate) fn length_prefixed(block: &[u8], pos: usize, field: Field) -> Result<&[u8], Error> {
+    use nom::Parser;
+    use nom::bytes::complete::take;
+    use nom::number::complete::le_u16;
+
+    let offset = pos + HEADER_LEN;
+    let input = block.get(pos..).unwrap_or_default();
+    let (after_len, len) = le_u16::<_, ()>
+        .parse(input)
+        .map_err(|_| Error::TruncatedLength { field, offset })?;
+    let (_, bytes) = take::<_, _, ()>(len)
+        .parse(after_len)
+        .map_err(|_| Error::Overrun {
+            field,
+            offset,
+            len: usize::from(len),
+            available: after_len.len(),
+        })?;
+    Ok(bytes)
 }
 
 /// What a vars block is checked against besides its grammar.
@@ -113,11 +128,8 @@ fn walk(block: &[u8], length_key: &[u8]) -> Option<Walked> {
 #[cold]
 #[inline(never)]
 fn validate_strict(block: &[u8], rules: &VarsRules) -> Result<usize, Error> {
-    let end = block.len();
-    let mut pos = 0;
-    let mut count = 0;
-    let check_magic = rules.magic != MagicPolicy::Allow;
-    while pos < end {
+    let (mut pos, mut count) = (0, 0);
+    while pos < block.len() {
         let at = pos + HEADER_LEN;
         if rules.max_vars == Some(count) {
             return Err(Error::TooManyVars {
@@ -125,49 +137,16 @@ fn validate_strict(block: &[u8], rules: &VarsRules) -> Result<usize, Error> {
                 offset: at,
             });
         }
-        let Some(klen) = read_len(block, pos) else {
-            return Err(Error::TruncatedLength {
-                field: Field::Key,
-                offset: at,
-            });
-        };
-        if klen == 0 {
+        let key = length_prefixed(block, pos, Field::Key)?;
+        if key.is_empty() {
             return Err(Error::EmptyKey { offset: at });
         }
-        let available = end - pos - 2;
-        if klen > available {
-            return Err(Error::Overrun {
-                field: Field::Key,
-                offset: at,
-                len: klen,
-                available,
-            });
-        }
-        let vpos = pos + 2 + klen;
-        let Some(vlen) = read_len(block, vpos) else {
-            return Err(Error::TruncatedLength {
-                field: Field::Value,
-                offset: vpos + HEADER_LEN,
-            });
-        };
-        let available = end - vpos - 2;
-        if vlen > available {
-            let offset = vpos + HEADER_LEN;
-            return Err(Error::Overrun {
-                field: Field::Value,
-                offset,
-                len: vlen,
-                available,
-            });
-        }
-        if check_magic {
-            let key = block.get(pos + 2..vpos).unwrap_or_default();
-            if !rules.magic.accepts(key) {
-                return Err(Error::MagicVar { offset: at });
-            }
+        let value = length_prefixed(block, pos + 2 + key.len(), Field::Value)?;
+        if !rules.magic.accepts(key) {
+            return Err(Error::MagicVar { offset: at });
         }
         count += 1;
-        pos = vpos + 2 + vlen;
+        pos += 4 + key.len() + value.len();
     }
     Ok(count)
 }
