@@ -222,7 +222,9 @@ impl<'a> PacketBuilder<'a> {
     fn plan(&self) -> Result<Plan, Error> {
         let digits = self.body_len.map(Digits::new);
         let mut size: usize = 0;
-        let mut has_content_length = false;
+        // The first `CONTENT_LENGTH` as it will be written: every other one must be written
+        // with the same bytes, or the decoder's rule C3 refuses the packet.
+        let mut first_written: Option<&[u8]> = None;
         for part in &self.parts {
             let offset = HEADER_LEN.saturating_add(size);
             let part_len = match *part {
@@ -237,8 +239,18 @@ impl<'a> PacketBuilder<'a> {
                     }
                     let value = match &digits {
                         Some(digits) if key == CONTENT_LENGTH => {
-                            has_content_length = true;
-                            check_content_length(value, digits.as_bytes(), offset)?
+                            let written = check_content_length(value, digits.as_bytes(), offset)?;
+                            match first_written {
+                                Some(first) if first != written => {
+                                    return Err(Error::ConflictingContentLength {
+                                        first: parse_length(first, 0)?,
+                                        second: parse_length(written, 0)?,
+                                        offset,
+                                    });
+                                }
+                                _ => first_written = Some(written),
+                            }
+                            written
                         }
                         _ => value,
                     };
@@ -249,7 +261,8 @@ impl<'a> PacketBuilder<'a> {
             };
             size = size.saturating_add(part_len);
         }
-        let append_content_length = !has_content_length && self.body_len.is_some_and(|len| len > 0);
+        let append_content_length =
+            first_written.is_none() && self.body_len.is_some_and(|len| len > 0);
         if let Some(digits) = digits.filter(|_| append_content_length) {
             size = size.saturating_add(4 + CONTENT_LENGTH.len() + digits.as_bytes().len());
         }
@@ -290,7 +303,8 @@ impl<'a> PacketBuilder<'a> {
     /// - `TooLarge`: a block over [`max_datasize`](Self::max_datasize);
     /// - `MagicVar`: a code-affecting `UWSGI_*` key without [`allow_magic`](Self::allow_magic);
     /// - `ConflictingContentLength` / `InvalidContentLength`: a `CONTENT_LENGTH` that
-    ///   disagrees with [`body_len`](Self::body_len).
+    ///   disagrees with [`body_len`](Self::body_len), or two that would be written with
+    ///   different bytes (a decoder refuses those, rule C3).
     ///
     /// ```
     /// use bytes::BytesMut;

@@ -1,0 +1,56 @@
+//! Regression tests for what the cargo-fuzz targets in `fuzz/` found (see `fuzz/README.md`).
+//!
+//! One `#[test]` per finding, named after what it checks, through the public API only, with the
+//! bytes inline.
+
+use uwsgi_codec::{Error, PacketBuilder, PacketRef, Status};
+
+/// Found by the `roundtrip` target: `PacketBuilder::body_len(0)` kept a caller's empty
+/// `CONTENT_LENGTH` placeholder empty (PROTOCOL.md E7, "left empty when n = 0") and a caller's
+/// `"0"` as it was, so it wrote two `CONTENT_LENGTH` vars that differ in bytes, which its own
+/// decoder refuses (C3: `ConflictingContentLength { first: 0, second: 0, offset: 22 }`). The
+/// builder now refuses such a packet with that same error, before writing anything.
+#[test]
+fn body_len_zero_never_writes_an_empty_and_a_zero_content_length() {
+    for values in [[&b""[..], b"0"], [b"0", b""]] {
+        let built = PacketBuilder::new(0)
+            .var("CONTENT_LENGTH", values[0])
+            .var("CONTENT_LENGTH", values[1])
+            .body_len(0)
+            .to_vec();
+        assert!(
+            matches!(
+                built,
+                Err(Error::ConflictingContentLength {
+                    first: 0,
+                    second: 0,
+                    offset: 22
+                })
+            ),
+            "{values:?}: {built:?}"
+        );
+    }
+}
+
+/// The same shape with a non-zero body is consistent: the placeholder is filled with the
+/// same digits as the caller's value (E7), so both vars are identical (C3). Kept next to the
+/// finding above so a fix cannot break the general case.
+#[test]
+fn body_len_fills_a_placeholder_beside_an_equal_content_length() {
+    for values in [[&b""[..], b"5"], [b"5", b""]] {
+        let wire = PacketBuilder::new(0)
+            .var("CONTENT_LENGTH", values[0])
+            .var("CONTENT_LENGTH", values[1])
+            .body_len(5)
+            .to_vec()
+            .expect("a placeholder and the exact length");
+        let packet = PacketRef::parse(&wire)
+            .ok()
+            .and_then(Status::complete)
+            .expect("the built packet parses");
+        let vars = packet.vars().expect("a request has vars");
+        let all: Vec<&[u8]> = vars.get_all("CONTENT_LENGTH").collect();
+        assert_eq!(all, [b"5", b"5"]);
+        assert_eq!(packet.body_len().ok(), Some(5));
+    }
+}
