@@ -22,11 +22,8 @@ fn body_len_zero_never_writes_an_empty_and_a_zero_content_length() {
         assert!(
             matches!(
                 built,
-                Err(Error::ConflictingContentLength {
-                    first: 0,
-                    second: 0,
-                    offset: 22
-                })
+                Err(Error::ConflictingContentLength { first: 0, second: 0, offset })
+                    if offset == later
             ),
             "{values:?}: {built:?}"
         );
