@@ -4,266 +4,30 @@
 //! and the runner's own verdicts (XFAIL, XPASS, a stale list, a server that dies) are checked
 //! against small fake servers.
 //!
-//! uWSGI comes from `bash .ci/install-peers`. Every server runs under a [`Peer`] guard that stops
-//! it by process group (SIGTERM, then SIGKILL) on drop, panics included; the runner is killed by
-//! PID if it overstays its deadline. The pieces are copied from `tests/peers.rs`, not shared.
+//! uWSGI comes from `bash .ci/install-peers`. The harness is `tests/support` (shared with
+//! `tests/peers.rs` and `tests/gateway.rs`): every server runs under a `Peer` guard that stops it
+//! by process group (SIGTERM, then SIGKILL) on drop, panics included; the runner is killed by PID
+//! if it overstays its deadline.
 #![cfg(feature = "codec")]
 
+mod support;
+
 use std::collections::BTreeSet;
-use std::fs::{self, File};
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::fs;
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-const INSTALL_HINT: &str = "run `bash .ci/install-peers` (installs uWSGI with its python3 plugin)";
+use support::{Scratch, example, free_port, loopback_listener, repo, start_server, start_uwsgi};
 
 /// The known deviations of uWSGI 2.0, relative to the repository.
 const UWSGI_EXPECTED_FAILURES: &str = "tests/vectors/uwsgi-expected-failures.txt";
 
 /// The longest a runner may take: it bounds every exchange itself, this is a backstop.
 const RUNNER_DEADLINE: Duration = Duration::from_secs(120);
-
-// ------------------------------------------------------------------------------------------
-// Paths and tools
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A built example: the test binary is `target/<profile>/deps/live_conformance-HASH`, the
-/// examples sit in `target/<profile>/examples/`.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in target/<profile>/deps");
-    let path = profile.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "example `{name}` is not built at {}: run `cargo test --all-features --test \
-         live_conformance`",
-        path.display()
-    );
-    path
-}
-
-/// A binary from PATH or the usual system directories.
-fn tool(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let fallback = ["/usr/local/bin", "/usr/bin", "/usr/local/sbin", "/usr/sbin"];
-    std::env::split_paths(&path)
-        .chain(fallback.into_iter().map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("`{name}` is not installed: {INSTALL_HINT}"))
-}
-
-/// A fresh scratch directory `target/peer-tmp/<test>-<pid>/`, removed when the test passes and
-/// kept for a post-mortem when it fails. Declare it first so that it outlives the peers.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = repo()
-            .join("target/peer-tmp")
-            .join(format!("{test}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create the scratch directory");
-        Scratch(dir)
-    }
-}
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            eprintln!("files kept in {}", self.0.display());
-        } else {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
-    listener.local_addr().expect("local address").port()
-}
-
-fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
-}
-
-// ------------------------------------------------------------------------------------------
-// Processes
-
-/// A running server. Dropping it stops it: SIGTERM to its process group (uWSGI's master then
-/// buries its worker), SIGKILL to the group after 5 s; the leader is always reaped.
-struct Peer {
-    name: String,
-    child: Child,
-    log: PathBuf,
-    stopping: bool,
-    /// Already reaped: its pid (and so its group id) may belong to someone else now.
-    reaped: bool,
-}
-
-impl Peer {
-    /// Starts `command` in a process group of its own (stdio as the caller set it up).
-    fn start(name: &str, mut command: Command, log: PathBuf) -> Peer {
-        command.process_group(0);
-        let child = command
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {name} ({command:?}): {err}"));
-        Peer {
-            name: name.into(),
-            child,
-            log,
-            stopping: false,
-            reaped: false,
-        }
-    }
-
-    fn log(&self) -> String {
-        String::from_utf8_lossy(&fs::read(&self.log).unwrap_or_default()).into_owned()
-    }
-
-    /// Panics with the server's log if it has exited.
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            self.reaped = true;
-            panic!(
-                "{} exited ({status}); {}:\n{}",
-                self.name,
-                self.log.display(),
-                self.log()
-            );
-        }
-    }
-
-    /// Waits (at most 100 × 50 ms) until `port` accepts connections.
-    fn wait_for_port(&mut self, port: u16) {
-        for _ in 0..100 {
-            if TcpStream::connect_timeout(&loopback(port), Duration::from_millis(200)).is_ok() {
-                return;
-            }
-            self.assert_running();
-            thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "{} does not answer on 127.0.0.1:{port} after 5 s; {}:\n{}",
-            self.name,
-            self.log.display(),
-            self.log()
-        );
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        if self.reaped {
-            return;
-        }
-        if !self.stopping {
-            self.stopping = true;
-            signal_group(self.child.id(), "TERM");
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            match self.child.try_wait() {
-                Ok(None) => thread::sleep(Duration::from_millis(20)),
-                _ => return,
-            }
-        }
-        // Not reaped yet, so the group id is still ours.
-        signal_group(self.child.id(), "KILL");
-        let _ = self.child.wait();
-    }
-}
-
-/// Sends a signal to a whole process group (bash's builtin kill: procps may be absent).
-fn signal_group(pgid: u32, signal: &str) {
-    let _ = Command::new("bash")
-        .args(["-c", &format!("kill -{signal} -- -{pgid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// The crate's `server` example listening on `listen`; returns the guard and the address from
-/// its first stdout line, `listening on ADDR`.
-fn start_server(dir: &Path, listen: &str) -> (Peer, String) {
-    let log = dir.join("server.log");
-    let mut command = Command::new(example("server"));
-    command
-        .args(["--listen", listen])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(File::create(&log).expect("create a log file"));
-    let mut peer = Peer::start("server", command, log);
-    let stdout = peer.child.stdout.take().expect("piped stdout");
-    let (lines, first) = mpsc::channel();
-    // Drains stdout until the server exits, so that it never blocks on a full pipe.
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let _ = lines.send(line);
-        }
-    });
-    let Ok(line) = first.recv_timeout(Duration::from_secs(10)) else {
-        peer.assert_running();
-        panic!("server printed no line in 10 s");
-    };
-    let Some(addr) = line.strip_prefix("listening on ") else {
-        panic!("server's first stdout line is {line:?}, want `listening on ADDR`");
-    };
-    (peer, addr.to_owned())
-}
-
-/// uWSGI with the classic hello app on a free port, one worker, the protocol's largest block.
-fn start_uwsgi(dir: &Path) -> (Peer, u16) {
-    let uwsgi = tool("uwsgi");
-    let plugin = Path::new("/usr/lib/uwsgi/plugins/python3_plugin.so");
-    assert!(
-        plugin.exists(),
-        "uWSGI's python3 plugin ({}) is missing: {INSTALL_HINT}",
-        plugin.display()
-    );
-    let port = free_port();
-    let log = dir.join("uwsgi.log");
-    let file = File::create(&log).expect("create the uWSGI log");
-    let mut command = Command::new(uwsgi);
-    command
-        .current_dir(repo())
-        .env_remove("PYTHONHOME")
-        .env_remove("PYTHONPATH")
-        .env("PYTHONDONTWRITEBYTECODE", "1") // no __pycache__ in tests/peers
-        .args(["--plugin", "python3"])
-        .args(["--socket", &format!("127.0.0.1:{port}")])
-        .args(["--wsgi-file", "tests/peers/hello.py"])
-        .args(["--master", "--processes", "1"])
-        .args(["--buffer-size", "65535", "--die-on-term"])
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().expect("clone a file handle"))
-        .stderr(file);
-    let mut peer = Peer::start("uwsgi", command, log);
-    peer.wait_for_port(port);
-    (peer, port)
-}
 
 // ------------------------------------------------------------------------------------------
 // The runner
@@ -395,8 +159,7 @@ fn expected_failures(path: &Path) -> BTreeSet<String> {
 /// listening (later connections are refused): connection `i` (from 0) is read to EOF (at most
 /// 5 s), answered with `reply(i)` (nothing if empty) and closed.
 fn fake_server(connections: usize, reply: fn(usize) -> &'static [u8]) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake server");
-    let port = listener.local_addr().expect("fake server address").port();
+    let (listener, port) = loopback_listener();
     thread::spawn(move || {
         for (index, stream) in listener.incoming().take(connections).enumerate() {
             let Ok(mut stream) = stream else { continue };
@@ -418,7 +181,7 @@ const OK_REPLY: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: cl
 #[test]
 fn crate_server_passes_every_vector() {
     let dir = Scratch::new("live-conformance-server");
-    let (mut server, addr) = start_server(&dir, "127.0.0.1:0");
+    let (mut server, addr) = start_server(&dir, "server", &["--listen", "127.0.0.1:0"]);
     let started = Instant::now();
 
     let text = conformance(&[&addr]);
@@ -508,9 +271,10 @@ fn crate_server_passes_every_vector() {
 fn crate_server_over_a_unix_socket() {
     let dir = Scratch::new("live-conformance-unix");
     let socket = dir.join("app.sock");
-    let (_server, addr) = start_server(&dir, socket.to_str().expect("a UTF-8 path"));
+    let socket_path = socket.to_str().expect("a UTF-8 path");
+    let (_server, addr) = start_server(&dir, "server", &["--listen", socket_path]);
     assert_eq!(addr, format!("unix:{}", socket.display()));
-    for target in [addr.as_str(), socket.to_str().expect("a UTF-8 path")] {
+    for target in [addr.as_str(), socket_path] {
         let run = conformance(&[target, "--only", "spec_case1", "--only", "nginx_post"]);
         assert!(run.status.success(), "{}\n{}", run.stdout, run.stderr);
         let lines = run.lines();
@@ -532,7 +296,9 @@ fn crate_server_over_a_unix_socket() {
 fn uwsgi_fails_exactly_its_known_deviations() {
     let dir = Scratch::new("live-conformance-uwsgi");
     let listed = expected_failures(&repo().join(UWSGI_EXPECTED_FAILURES));
-    let (mut uwsgi, port) = start_uwsgi(&dir);
+    // The classic hello app, the protocol's largest block.
+    let app = ["--wsgi-file", "tests/peers/hello.py"];
+    let (mut uwsgi, port) = start_uwsgi(&dir, "uwsgi", "python3", 65535, &app);
     let target = format!("127.0.0.1:{port}");
     let expect_fail = repo().join(UWSGI_EXPECTED_FAILURES);
     let expect_fail = expect_fail.to_str().expect("a UTF-8 path");

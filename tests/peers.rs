@@ -3,149 +3,34 @@
 //! classic hello app, a Django project, and an app that reports its WSGI environ as raw bytes).
 //!
 //! The peers come from Debian: `bash .ci/install-peers` installs them (nginx, uWSGI with the
-//! python3 and ping plugins, curl, and Django in `target/peer-venv`). Every peer runs under a
-//! [`Peer`] guard that stops and reaps it (and whatever it forked) on drop, panics included;
-//! ports are free loopback ports; files go under `target/peer-tmp/<test>-<pid>/`.
+//! python3 and ping plugins, curl, and Django in `target/peer-venv`). The harness is
+//! `tests/support`: every peer runs under a `Peer` guard that stops and reaps it (and whatever
+//! it forked) on drop, panics included; ports are free loopback ports; files go under
+//! `target/peer-tmp/<test>-<pid>/`.
 #![cfg(feature = "codec")]
 
-use std::fs::{self, File};
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+mod support;
+
+use std::fs;
+use std::io::{Read as _, Write as _};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-
-const INSTALL_HINT: &str = "run `bash .ci/install-peers` (installs nginx, uWSGI with its python3 \
-                            plugin, curl, and Django in target/peer-venv)";
+use support::{
+    HttpReply, Scratch, UWSGI_PARAMS, curl, curl_data, example, loopback, loopback_listener,
+    nginx_errors, parse_http, show, start_nginx, start_server, start_uwsgi, start_uwsgi_django,
+    stop_all,
+};
 
 /// Var pairs in wire order.
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
 // ------------------------------------------------------------------------------------------
-// Paths and tools
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A built example: the test binary is `target/<profile>/deps/peers-HASH`, the examples sit in
-/// `target/<profile>/examples/` (cargo builds them before integration tests with `codec` on).
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in target/<profile>/deps");
-    let path = profile.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "example `{name}` is not built at {}: run `cargo test --features codec --test peers`",
-        path.display()
-    );
-    path
-}
-
-/// A peer binary from PATH (or the usual sbin directories, which a non-login PATH may lack).
-fn tool(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let fallback = [
-        "/usr/local/sbin",
-        "/usr/local/bin",
-        "/usr/sbin",
-        "/usr/bin",
-        "/sbin",
-    ];
-    std::env::split_paths(&path)
-        .chain(fallback.into_iter().map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("`{name}` is not installed: {INSTALL_HINT}"))
-}
-
-fn uwsgi_binary() -> PathBuf {
-    let uwsgi = tool("uwsgi");
-    let plugin = Path::new("/usr/lib/uwsgi/plugins/python3_plugin.so");
-    assert!(
-        plugin.exists(),
-        "uWSGI's python3 plugin ({}) is missing: {INSTALL_HINT}",
-        plugin.display()
-    );
-    uwsgi
-}
-
-/// The virtualenv with Django that `.ci/install-peers` builds from Debian's python3.
-fn django_venv() -> PathBuf {
-    let venv = repo().join("target/peer-venv");
-    let has_django = fs::read_dir(venv.join("lib"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|entry| entry.path().join("site-packages/django").is_dir());
-    assert!(
-        has_django,
-        "no virtualenv with Django at {}: {INSTALL_HINT}",
-        venv.display()
-    );
-    venv
-}
-
-/// A fresh scratch directory `target/peer-tmp/<test>-<pid>/`, removed when the test passes and
-/// kept for a post-mortem when it fails. Declare it first so that it outlives the peers.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = repo()
-            .join("target/peer-tmp")
-            .join(format!("{test}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create the scratch directory");
-        Scratch(dir)
-    }
-}
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            eprintln!("peer files kept in {}", self.0.display());
-        } else {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
-    listener.local_addr().expect("local address").port()
-}
-
-fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
-}
-
-/// Bytes for a message: printable ASCII as is, the rest escaped, cut after `max` bytes.
-fn show(bytes: &[u8], max: usize) -> String {
-    let cut = &bytes[..bytes.len().min(max)];
-    let more = if bytes.len() > max {
-        format!("... ({} bytes)", bytes.len())
-    } else {
-        String::new()
-    };
-    format!("\"{}\"{more}", cut.escape_ascii())
-}
+// Bytes and vars
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
@@ -159,15 +44,16 @@ fn unhex(text: &str) -> Vec<u8> {
         .collect()
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
-}
-
 /// The last value of `key` (what uWSGI and `Vars::get` see), `None` when absent.
 fn get<'a>(vars: &'a Pairs, key: &str) -> Option<&'a [u8]> {
     get_all(vars, key).last().copied()
+}
+
+/// Asserts the last value of each key.
+fn assert_vars(case: &str, vars: &Pairs, expect: &[(&str, &[u8])]) {
+    for &(key, value) in expect {
+        assert_eq!(get(vars, key), Some(value), "{case}: {key}");
+    }
 }
 
 fn get_all<'a>(vars: &'a Pairs, key: &str) -> Vec<&'a [u8]> {
@@ -196,309 +82,7 @@ fn header_text(len: usize, seed: usize) -> String {
 }
 
 // ------------------------------------------------------------------------------------------
-// Processes
-
-/// A running peer. Dropping it stops it: SIGTERM to its process group (uWSGI's master then
-/// buries its workers itself), SIGKILL to the group after 5 s, and the leader is always reaped.
-struct Peer {
-    name: String,
-    child: Child,
-    log: PathBuf,
-    /// SIGTERM already sent.
-    stopping: bool,
-    /// Already reaped: its pid (and so its group id) may belong to someone else now.
-    reaped: bool,
-}
-
-impl Peer {
-    /// Starts `command` in a process group of its own, stdout and stderr into `log`.
-    fn spawn(name: &str, mut command: Command, log: PathBuf) -> Peer {
-        let file = File::create(&log).expect("create the peer's log file");
-        command
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("clone a file handle"))
-            .stderr(file);
-        Peer::start(name, command, log)
-    }
-
-    fn start(name: &str, mut command: Command, log: PathBuf) -> Peer {
-        command.process_group(0);
-        let child = command
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {name} ({command:?}): {err}"));
-        Peer {
-            name: name.into(),
-            child,
-            log,
-            stopping: false,
-            reaped: false,
-        }
-    }
-
-    fn log(&self) -> String {
-        String::from_utf8_lossy(&fs::read(&self.log).unwrap_or_default()).into_owned()
-    }
-
-    /// Panics with the peer's log if it has exited.
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            self.reaped = true;
-            panic!(
-                "{} exited early ({status}); {}:\n{}",
-                self.name,
-                self.log.display(),
-                self.log()
-            );
-        }
-    }
-
-    /// Waits (at most 100 × 50 ms) until `port` accepts connections.
-    fn wait_for_port(&mut self, port: u16) {
-        for _ in 0..100 {
-            if TcpStream::connect_timeout(&loopback(port), Duration::from_millis(200)).is_ok() {
-                return;
-            }
-            self.assert_running();
-            thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "{} does not answer on 127.0.0.1:{port} after 5 s; {}:\n{}",
-            self.name,
-            self.log.display(),
-            self.log()
-        );
-    }
-
-    /// Asks the peer to stop without waiting: lets several peers shut down in parallel.
-    fn terminate(&mut self) {
-        if !self.stopping && !self.reaped {
-            self.stopping = true;
-            signal_group(self.child.id(), "TERM");
-        }
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        if self.reaped {
-            return;
-        }
-        self.terminate();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            match self.child.try_wait() {
-                Ok(None) => thread::sleep(Duration::from_millis(20)),
-                _ => return,
-            }
-        }
-        // Not reaped yet, so the group id is still ours.
-        signal_group(self.child.id(), "KILL");
-        let _ = self.child.wait();
-    }
-}
-
-/// Sends a signal to a whole process group (bash's builtin kill: procps may be absent).
-fn signal_group(pgid: u32, signal: &str) {
-    let _ = Command::new("bash")
-        .args(["-c", &format!("kill -{signal} -- -{pgid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// Stops several peers at once (uWSGI takes about a second to bury its worker).
-fn stop_all(mut peers: Vec<Peer>) {
-    for peer in &mut peers {
-        peer.terminate();
-    }
-    drop(peers);
-}
-
-/// The crate's `server` example; returns the guard and the address from its first stdout line.
-fn start_server(dir: &Path, name: &str, args: &[&str]) -> (Peer, String) {
-    let mut command = Command::new(example("server"));
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(File::create(dir.join(format!("{name}.log"))).expect("create a log file"));
-    let mut peer = Peer::start(name, command, dir.join(format!("{name}.log")));
-    let stdout = peer.child.stdout.take().expect("piped stdout");
-    let out_log = dir.join(format!("{name}.stdout"));
-    let (lines, first) = mpsc::channel();
-    thread::spawn(move || {
-        let mut out = File::create(out_log).ok();
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(out) = out.as_mut() {
-                let _ = writeln!(out, "{line}");
-            }
-            let _ = lines.send(line);
-        }
-    });
-    let line = match first.recv_timeout(Duration::from_secs(10)) {
-        Ok(line) => line,
-        Err(_) => {
-            peer.assert_running();
-            panic!("{name} printed no line in 10 s");
-        }
-    };
-    let Some(addr) = line.strip_prefix("listening on ") else {
-        panic!("{name}'s first stdout line is {line:?}, want `listening on ADDR`");
-    };
-    (peer, addr.to_string())
-}
-
-/// nginx in the foreground, single process, every path inside `dir/nginx`, serving `locations`
-/// on a free port.
-fn start_nginx(dir: &Path, locations: &str) -> (Peer, u16, PathBuf) {
-    let nginx = tool("nginx");
-    let port = free_port();
-    let prefix = dir.join("nginx");
-    fs::create_dir_all(prefix.join("html")).expect("create the nginx prefix");
-    let p = prefix.display();
-    let conf = format!(
-        r#"daemon off;
-master_process off;
-pid "{p}/nginx.pid";
-error_log "{p}/error.log" info;
-events {{ worker_connections 64; }}
-http {{
-    access_log "{p}/access.log";
-    client_body_temp_path "{p}/client_body";
-    proxy_temp_path "{p}/proxy";
-    fastcgi_temp_path "{p}/fastcgi";
-    uwsgi_temp_path "{p}/uwsgi";
-    scgi_temp_path "{p}/scgi";
-    large_client_header_buffers 8 64k;
-    client_max_body_size 10m;
-    default_type application/octet-stream;
-    server {{
-        listen 127.0.0.1:{port};
-        server_name localhost;
-        root "{p}/html";
-{locations}
-    }}
-}}
-"#
-    );
-    let conf_path = prefix.join("nginx.conf");
-    fs::write(&conf_path, conf).expect("write nginx.conf");
-    let mut command = Command::new(nginx);
-    command
-        .arg("-p")
-        .arg(&prefix)
-        .arg("-c")
-        .arg(&conf_path)
-        .arg("-e")
-        .arg(prefix.join("error.log"));
-    let mut peer = Peer::spawn("nginx", command, prefix.join("nginx.out"));
-    peer.wait_for_port(port);
-    (peer, port, prefix.join("error.log"))
-}
-
-/// uWSGI on a free TCP port with one worker; `buffer_size` is its largest accepted datasize
-/// (65535 is the protocol maximum; uWSGI's default is 4096, PROTOCOL.md §4.2).
-fn start_uwsgi(
-    dir: &Path,
-    name: &str,
-    plugins: &str,
-    buffer_size: u16,
-    app: &[&str],
-) -> (Peer, u16) {
-    let port = free_port();
-    let mut command = Command::new(uwsgi_binary());
-    command
-        .current_dir(repo())
-        .env_remove("PYTHONHOME")
-        .env_remove("PYTHONPATH")
-        .env("PYTHONDONTWRITEBYTECODE", "1") // no __pycache__ in tests/peers
-        .args([
-            "--plugin",
-            plugins,
-            "--socket",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(app)
-        .args(["--master", "--processes", "1"])
-        .args(["--buffer-size", &buffer_size.to_string()])
-        .args(["--die-on-term", "--need-app"]);
-    let mut peer = Peer::spawn(name, command, dir.join(format!("{name}.log")));
-    peer.wait_for_port(port);
-    (peer, port)
-}
-
-/// nginx error-log lines at level error or worse.
-fn nginx_errors(error_log: &Path) -> Vec<String> {
-    let text = fs::read_to_string(error_log).unwrap_or_default();
-    text.lines()
-        .filter(|line| {
-            ["[error]", "[crit]", "[alert]", "[emerg]"]
-                .iter()
-                .any(|l| line.contains(l))
-        })
-        .map(str::to_owned)
-        .collect()
-}
-
-// ------------------------------------------------------------------------------------------
 // HTTP clients
-
-struct HttpReply {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
-}
-
-impl HttpReply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().skip(1).find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name).then(|| value.trim())
-        })
-    }
-}
-
-/// Splits a raw HTTP/1.x response, skipping interim 1xx responses.
-fn parse_http(raw: &[u8]) -> HttpReply {
-    let mut rest = raw;
-    loop {
-        let end = find(rest, b"\r\n\r\n")
-            .unwrap_or_else(|| panic!("no end of HTTP headers in {}", show(raw, 2000)));
-        let head = String::from_utf8_lossy(&rest[..end]).into_owned();
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| panic!("no HTTP status line in {}", show(raw, 2000)));
-        rest = &rest[end + 4..];
-        if !(100..200).contains(&status) {
-            return HttpReply {
-                status,
-                head,
-                body: rest.to_vec(),
-            };
-        }
-    }
-}
-
-/// curl (no proxy from the environment, 10 s at most), `-i` to see the status line.
-fn curl(url: &str, args: &[String]) -> HttpReply {
-    let output = Command::new(tool("curl"))
-        .args(["-s", "-S", "-i", "--noproxy", "*", "--max-time", "10"])
-        .args(args)
-        .arg(url)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run curl");
-    assert!(
-        output.status.success(),
-        "curl {url} failed ({}): {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    parse_http(&output.stdout)
-}
 
 /// One raw HTTP/1.1 request (it should say `Connection: close`), for bytes curl won't send.
 fn raw_http(port: u16, request: &[u8]) -> HttpReply {
@@ -563,8 +147,7 @@ struct Recorder {
 
 impl Recorder {
     fn start(target: SocketAddr) -> Recorder {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the recorder");
-        let port = listener.local_addr().expect("recorder address").port();
+        let (listener, port) = loopback_listener();
         let captured = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&captured);
         // The accept loop lives as long as the test binary: it only ever serves loopback.
@@ -802,25 +385,6 @@ fn through_nginx(
 // ------------------------------------------------------------------------------------------
 // a. nginx in front of the crate
 
-/// The 14 params of nginx's `uwsgi_params`, in order (`HTTPS` is `if_not_empty`: absent on
-/// plain HTTP), then Debian's `HTTP_HOST $host`.
-const NGINX_PARAMS: [&str; 14] = [
-    "QUERY_STRING",
-    "REQUEST_METHOD",
-    "CONTENT_TYPE",
-    "CONTENT_LENGTH",
-    "REQUEST_URI",
-    "PATH_INFO",
-    "DOCUMENT_ROOT",
-    "SERVER_PROTOCOL",
-    "REQUEST_SCHEME",
-    "REMOTE_ADDR",
-    "REMOTE_PORT",
-    "SERVER_PORT",
-    "SERVER_NAME",
-    "HTTP_HOST",
-];
-
 #[test]
 fn nginx_in_front_of_the_crate_server() {
     let dir = Scratch::new("nginx_dump");
@@ -833,7 +397,6 @@ fn nginx_in_front_of_the_crate_server() {
     );
     let (nginx, port, error_log) = start_nginx(&dir, &locations);
     let base = format!("http://127.0.0.1:{port}");
-    let s = |text: &str| text.to_string();
 
     // A GET with a query: nginx's params in order, empty ones sent, HTTPS left out.
     let (get_req, _) = through_nginx(&recorder, "GET with a query", || {
@@ -842,12 +405,13 @@ fn nginx_in_front_of_the_crate_server() {
             &[],
         )
     });
-    let mut want_keys: Vec<String> = NGINX_PARAMS.iter().map(|k| s(k)).collect();
-    want_keys.extend([s("HTTP_USER_AGENT"), s("HTTP_ACCEPT")]);
+    // nginx's `uwsgi_params`, then Debian's `HTTP_HOST $host`, then the request's headers.
+    let extra = ["HTTP_HOST", "HTTP_USER_AGENT", "HTTP_ACCEPT"];
+    let want_keys: Vec<&str> = UWSGI_PARAMS.iter().copied().chain(extra).collect();
     assert_eq!(keys(&get_req.vars), want_keys, "GET: keys in wire order");
     let port_text = port.to_string();
-    let expect = [
-        ("QUERY_STRING", &b"q=rust&lang=en%2Bfr&empty="[..]),
+    let expect: [(&str, &[u8]); 13] = [
+        ("QUERY_STRING", b"q=rust&lang=en%2Bfr&empty="),
         ("REQUEST_METHOD", b"GET"),
         ("CONTENT_TYPE", b""),
         ("CONTENT_LENGTH", b""),
@@ -861,9 +425,7 @@ fn nginx_in_front_of_the_crate_server() {
         ("HTTP_HOST", b"127.0.0.1"),
         ("HTTP_ACCEPT", b"*/*"),
     ];
-    for (key, value) in expect {
-        assert_eq!(get(&get_req.vars, key), Some(value), "GET: {key}");
-    }
+    assert_vars("GET", &get_req.vars, &expect);
     let docroot = dir.join("nginx/html");
     assert_eq!(
         get(&get_req.vars, "DOCUMENT_ROOT"),
@@ -875,18 +437,11 @@ fn nginx_in_front_of_the_crate_server() {
     // A POST with a 100 KiB binary body: nginx buffers it (to a temp file) and sends
     // CONTENT_LENGTH plus HTTP_CONTENT_LENGTH; the body reaches the crate unchanged.
     let post_body = all_bytes(100 * 1024, 3);
-    let post_file = dir.join("post.bin");
-    fs::write(&post_file, &post_body).expect("write the POST body");
+    let data = curl_data(&dir, "post.bin", &post_body);
+    let octets = "Content-Type: application/octet-stream";
     let (post, _) = through_nginx(&recorder, "POST with a body", || {
-        curl(
-            &format!("{base}/upload?kind=bin"),
-            &[
-                s("-H"),
-                s("Content-Type: application/octet-stream"),
-                s("--data-binary"),
-                format!("@{}", post_file.display()),
-            ],
-        )
+        let args = ["-H", octets, "--data-binary", &data];
+        curl(&format!("{base}/upload?kind=bin"), &args)
     });
     assert_eq!(get(&post.vars, "REQUEST_METHOD"), Some(&b"POST"[..]));
     assert_eq!(get(&post.vars, "CONTENT_LENGTH"), Some(&b"102400"[..]));
@@ -900,18 +455,10 @@ fn nginx_in_front_of_the_crate_server() {
     // A chunked upload: nginx 1.22 de-chunks it, computes CONTENT_LENGTH, keeps
     // HTTP_TRANSFER_ENCODING and sends no HTTP_CONTENT_LENGTH (§8).
     let chunked_body = all_bytes(5000, 11);
-    let chunked_file = dir.join("chunked.bin");
-    fs::write(&chunked_file, &chunked_body).expect("write the chunked body");
+    let data = curl_data(&dir, "chunked.bin", &chunked_body);
     let (chunked, _) = through_nginx(&recorder, "chunked upload", || {
-        curl(
-            &format!("{base}/chunked"),
-            &[
-                s("-H"),
-                s("Transfer-Encoding: chunked"),
-                s("--data-binary"),
-                format!("@{}", chunked_file.display()),
-            ],
-        )
+        let args = ["-H", "Transfer-Encoding: chunked", "--data-binary", &data];
+        curl(&format!("{base}/chunked"), &args)
     });
     assert_eq!(
         get(&chunked.vars, "HTTP_TRANSFER_ENCODING"),
@@ -926,17 +473,9 @@ fn nginx_in_front_of_the_crate_server() {
 
     // Repeated headers: nginx 1.22 sends one pair per occurrence, in arrival order.
     let (repeated, _) = through_nginx(&recorder, "repeated headers", || {
-        curl(
-            &format!("{base}/"),
-            &[
-                s("-H"),
-                s("X-Foo: first"),
-                s("-H"),
-                s("X-Bar: between"),
-                s("-H"),
-                s("X-Foo: second"),
-            ],
-        )
+        let headers = ["X-Foo: first", "X-Bar: between", "X-Foo: second"];
+        let args: Vec<&str> = headers.iter().flat_map(|header| ["-H", header]).collect();
+        curl(&format!("{base}/"), &args)
     });
     let tail: Vec<String> = keys(&repeated.vars).split_off(16);
     assert_eq!(
@@ -958,7 +497,7 @@ fn nginx_in_front_of_the_crate_server() {
         .to_string();
     assert!(cookie.len() >= 6 * 1024, "cookie length {}", cookie.len());
     let (cookie_req, cookie_datasize) = through_nginx(&recorder, "6 KiB cookie", || {
-        curl(&format!("{base}/"), &[s("-H"), format!("Cookie: {cookie}")])
+        curl(&format!("{base}/"), &["-H", &format!("Cookie: {cookie}")])
     });
     assert_eq!(
         get(&cookie_req.vars, "HTTP_COOKIE"),
@@ -973,25 +512,25 @@ fn nginx_in_front_of_the_crate_server() {
     let raw_request = b"GET /caf\xe9/%ff%fe/\xc3(?q=\xff%fe&x HTTP/1.1\r\nHost: localhost\r\n\
                         X-Raw: \xff\xfe\x80 v\r\nConnection: close\r\n\r\n";
     let (raw, _) = through_nginx(&recorder, "non-UTF-8 path", || raw_http(port, raw_request));
-    let expect_raw = [
-        ("REQUEST_URI", &b"/caf\xe9/%ff%fe/\xc3(?q=\xff%fe&x"[..]),
+    let expect_raw: [(&str, &[u8]); 6] = [
+        ("REQUEST_URI", b"/caf\xe9/%ff%fe/\xc3(?q=\xff%fe&x"),
         ("PATH_INFO", b"/caf\xe9/\xff\xfe/\xc3("),
         ("QUERY_STRING", b"q=\xff%fe&x"),
         ("HTTP_X_RAW", b"\xff\xfe\x80 v"),
         ("HTTP_HOST", b"localhost"),
         ("HTTP_CONNECTION", b"close"),
     ];
-    for (key, value) in expect_raw {
-        assert_eq!(get(&raw.vars, key), Some(value), "non-UTF-8: {key}");
-    }
+    assert_vars("non-UTF-8", &raw.vars, &expect_raw);
 
     // A packet near the 64 KiB limit: eight 7600-byte headers.
-    let big_headers: Vec<String> = (0..8)
-        .flat_map(|i| [s("-H"), format!("X-Big-{i}: {}", header_text(7600, i))])
-        .collect();
-    let (big, big_datasize) = through_nginx(&recorder, "near 64 KiB", || {
-        curl(&format!("{base}/big"), &big_headers)
-    });
+    let curl_big = |count: usize| {
+        let headers: Vec<String> = (0..count)
+            .map(|i| format!("X-Big-{i}: {}", header_text(7600, i)))
+            .collect();
+        let args: Vec<&str> = headers.iter().flat_map(|h| ["-H", h]).collect();
+        curl(&format!("{base}/big"), &args)
+    };
+    let (big, big_datasize) = through_nginx(&recorder, "near 64 KiB", || curl_big(8));
     assert!(
         (60_001..=65_535).contains(&big_datasize),
         "near 64 KiB: datasize {big_datasize}"
@@ -1007,10 +546,7 @@ fn nginx_in_front_of_the_crate_server() {
 
     // One header more and the block exceeds 65535: nginx answers 500 without connecting.
     let before = recorder.count();
-    let too_big: Vec<String> = (0..9)
-        .flat_map(|i| [s("-H"), format!("X-Big-{i}: {}", header_text(7600, i))])
-        .collect();
-    let reply = curl(&format!("{base}/big"), &too_big);
+    let reply = curl_big(9);
     assert_eq!(reply.status, 500, "over 64 KiB: {}", reply.head);
     thread::sleep(Duration::from_millis(200));
     assert_eq!(
@@ -1038,14 +574,12 @@ fn nginx_in_front_of_the_crate_server() {
 #[test]
 fn client_to_uwsgi_hello_app_and_ping() {
     let dir = Scratch::new("uwsgi_hello");
-    let app = repo().join("tests/peers/hello.py");
-    let app = app.to_str().expect("a UTF-8 path");
+    let app = ["--wsgi-file", "tests/peers/hello.py"]; // uWSGI runs in the repository
     // Debian's uwsgi-core ships the ping plugin (ping_plugin.so): modifier1 100 is answered
     // only when it is loaded (`-- unavailable modifier requested: 100 --` otherwise).
-    let (uwsgi, uport) = start_uwsgi(&dir, "uwsgi", "python3,ping", 65535, &["--wsgi-file", app]);
+    let (uwsgi, uport) = start_uwsgi(&dir, "uwsgi", "python3,ping", 65535, &app);
     // The same app with uWSGI's default 4096-byte buffer.
-    let (small, small_port) =
-        start_uwsgi(&dir, "uwsgi-4096", "python3", 4096, &["--wsgi-file", app]);
+    let (small, small_port) = start_uwsgi(&dir, "uwsgi-4096", "python3", 4096, &app);
     let addr = format!("127.0.0.1:{uport}");
 
     // uWSGI writes the request's SERVER_PROTOCOL, the status and the app's headers, nothing else.
@@ -1102,22 +636,7 @@ fn client_to_uwsgi_hello_app_and_ping() {
 #[test]
 fn client_to_uwsgi_django_project() {
     let dir = Scratch::new("uwsgi_django");
-    let venv = django_venv();
-    let project = repo().join("tests/peers/djangoapp");
-    let (uwsgi, uport) = start_uwsgi(
-        &dir,
-        "uwsgi",
-        "python3",
-        65535,
-        &[
-            "--virtualenv",
-            venv.to_str().expect("a UTF-8 path"),
-            "--chdir",
-            project.to_str().expect("a UTF-8 path"),
-            "--module",
-            "hellosite.wsgi:application",
-        ],
-    );
+    let (uwsgi, uport) = start_uwsgi_django(&dir, 65535);
     let addr = format!("127.0.0.1:{uport}");
 
     let reply = parse_http(&client_ok(&[&addr, "/hello/?name=uwsgi-codec"]));
@@ -1163,9 +682,8 @@ fn client_to_uwsgi_django_project() {
 #[test]
 fn client_to_uwsgi_environ_gets_exact_vars_and_body() {
     let dir = Scratch::new("uwsgi_environ");
-    let app = repo().join("tests/peers/environ.py");
-    let app = app.to_str().expect("a UTF-8 path");
-    let (uwsgi, uport) = start_uwsgi(&dir, "uwsgi", "python3", 65535, &["--wsgi-file", app]);
+    let app = ["--wsgi-file", "tests/peers/environ.py"];
+    let (uwsgi, uport) = start_uwsgi(&dir, "uwsgi", "python3", 65535, &app);
     let addr = format!("127.0.0.1:{uport}");
 
     let body = all_bytes(70_000, 1);
@@ -1311,14 +829,9 @@ fn nginx_classic_deployment_hello_world() {
         curl(&format!("{base}/a/b?c=d"), &[]),
         "GET /a/b?c=d over TCP",
     );
-    let body_file = dir.join("post.bin");
-    fs::write(&body_file, all_bytes(50_000, 2)).expect("write the body");
-    let data = format!("@{}", body_file.display());
+    let data = curl_data(&dir, "post.bin", &all_bytes(50_000, 2));
     check(
-        curl(
-            &format!("{base}/form"),
-            &["--data-binary".into(), data.clone()],
-        ),
+        curl(&format!("{base}/form"), &["--data-binary", &data]),
         "POST over TCP",
     );
     check(
@@ -1326,7 +839,7 @@ fn nginx_classic_deployment_hello_world() {
         "GET over the unix socket",
     );
     check(
-        curl(&format!("{base}/unix/x"), &["--data-binary".into(), data]),
+        curl(&format!("{base}/unix/x"), &["--data-binary", &data]),
         "POST over the unix socket",
     );
 
