@@ -14,6 +14,14 @@ use uwsgi_codec::{
     ServerCodec,
 };
 
+/// `assert_err!(err => pattern)` is `assert!(matches!(err, pattern), "{err:?}")`.
+macro_rules! assert_err {
+    ($err:expr => $($pattern:tt)+) => {{
+        let err = &$err;
+        assert!(matches!(*err, $($pattern)+), "{err:?}");
+    }};
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
@@ -179,18 +187,9 @@ fn case_32_eof_inside_the_body_is_truncated_body() {
     let mut src = BytesMut::from(&wire[..]);
     let frames = drain(&mut codec, &mut src).expect("head and 3 body bytes");
     assert_eq!(frames, [Frame::Packet(server_packet(&head)), body(b"abc")]);
-    let err = codec
-        .decode_eof(&mut src)
-        .expect_err("EOF 7 bytes short of the body");
-    assert!(
-        matches!(
-            err,
-            Error::TruncatedBody {
-                expected: 10,
-                received: 3
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        codec.decode_eof(&mut src).expect_err("EOF 7 bytes short of the body")
+            => Error::TruncatedBody { expected: 10, received: 3 }
     );
 }
 
@@ -329,18 +328,10 @@ fn case_21_conflicting_content_length_fails_the_codec() {
     assert!(Parser::new().parse(&wire).expect("parses").is_complete());
     // ... but it has two framings.
     for persistent in [false, true] {
-        let err = decode_all(&mut ServerCodec::new().persistent(persistent), &wire)
-            .expect_err("two framings");
-        assert!(
-            matches!(
-                err,
-                Error::ConflictingContentLength {
-                    first: 2,
-                    second: 5,
-                    offset: 85
-                }
-            ),
-            "{err:?}"
+        assert_err!(
+            decode_all(&mut ServerCodec::new().persistent(persistent), &wire)
+                .expect_err("two framings")
+                => Error::ConflictingContentLength { first: 2, second: 5, offset: 85 }
         );
     }
 }
@@ -350,10 +341,9 @@ fn invalid_content_length_fails_the_codec_before_any_body_byte() {
     // Case 29: `5abc`, the value starting at offset 84.
     let head = request(&[(b"CONTENT_LENGTH", b"5abc")]);
     let mut src = BytesMut::from(&[&head[..], b"hello"].concat()[..]);
-    let err = ServerCodec::new().decode(&mut src).expect_err("not digits");
-    assert!(
-        matches!(err, Error::InvalidContentLength { offset: 85, .. }),
-        "{err:?}"
+    assert_err!(
+        ServerCodec::new().decode(&mut src).expect_err("not digits")
+            => Error::InvalidContentLength { offset: 85, .. }
     );
 }
 
@@ -384,16 +374,9 @@ fn case_8_eof_inside_the_block_is_unexpected_eof() {
     // H(0,72,0) BASE: 10 bytes of the block never arrive.
     let wire = [&[0x00, 72, 0x00, 0x00][..], &base()].concat();
     assert_eq!(wire.len(), 66);
-    let err = decode_all(&mut ServerCodec::new(), &wire).expect_err("EOF in the block");
-    assert!(
-        matches!(
-            err,
-            Error::UnexpectedEof {
-                offset: 66,
-                needed: 10
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        decode_all(&mut ServerCodec::new(), &wire).expect_err("EOF in the block")
+            => Error::UnexpectedEof { offset: 66, needed: 10 }
     );
 }
 
@@ -431,25 +414,15 @@ fn h7_persistent_mode_ends_cleanly_only_between_messages() {
     );
     // EOF 2 bytes into the second packet's header; offsets count from that packet.
     let wire = [&first[..], &second[..2]].concat();
-    let err = decode_all(&mut ServerCodec::new().persistent(true), &wire).expect_err("partial");
-    assert!(
-        matches!(
-            err,
-            Error::UnexpectedEof {
-                offset: 2,
-                needed: 2
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        decode_all(&mut ServerCodec::new().persistent(true), &wire).expect_err("partial")
+            => Error::UnexpectedEof { offset: 2, needed: 2 }
     );
     // EOF inside the second packet's block.
     let wire = [&first[..], &second[..10]].concat();
     let err = decode_all(&mut ServerCodec::new().persistent(true), &wire).expect_err("partial");
     let needed = second.len() - 5 - 10;
-    assert!(
-        matches!(err, Error::UnexpectedEof { offset: 10, needed: n } if n == needed),
-        "{err:?}"
-    );
+    assert_err!(err => Error::UnexpectedEof { offset: 10, needed: n } if n == needed);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -475,16 +448,9 @@ fn h3_datasize_over_the_limit_fails_after_four_bytes_without_buffering() {
         if i < 3 {
             assert_eq!(result.expect("header incomplete"), None);
         } else {
-            let err = result.expect_err("over the limit");
-            assert!(
-                matches!(
-                    err,
-                    Error::TooLarge {
-                        len: 4097,
-                        max: 4096
-                    }
-                ),
-                "{err:?}"
+            assert_err!(
+                result.expect_err("over the limit")
+                    => Error::TooLarge { len: 4097, max: 4096 }
             );
         }
     }
@@ -500,16 +466,9 @@ fn h3_datasize_over_the_limit_fails_after_four_bytes_without_buffering() {
     let wire = packet(0, 0, &block);
     assert_eq!(wire.len(), 4 + 4097);
     let mut codec = ServerCodec::with_parser(Parser::new().with_max_datasize(4096));
-    let err = decode_all(&mut codec, &wire).expect_err("case 4");
-    assert!(
-        matches!(
-            err,
-            Error::TooLarge {
-                len: 4097,
-                max: 4096
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        decode_all(&mut codec, &wire).expect_err("case 4")
+            => Error::TooLarge { len: 4097, max: 4096 }
     );
 }
 
@@ -518,18 +477,16 @@ fn c9_body_over_the_limit_fails_before_any_body_byte() {
     let head = request(&[(b"CONTENT_LENGTH", b"5")]);
     let mut codec = ServerCodec::new().with_max_body(4);
     let mut src = BytesMut::from(&head[..]);
-    let err = codec.decode(&mut src).expect_err("body 5 > 4");
-    assert!(
-        matches!(err, Error::BodyTooLarge { len: 5, max: 4 }),
-        "{err:?}"
+    assert_err!(
+        codec.decode(&mut src).expect_err("body 5 > 4")
+            => Error::BodyTooLarge { len: 5, max: 4 }
     );
 
     // With the body already buffered: still refused before any Body frame.
     let wire = [&head[..], b"hello"].concat();
-    let err = decode_all(&mut ServerCodec::new().with_max_body(4), &wire).expect_err("5 > 4");
-    assert!(
-        matches!(err, Error::BodyTooLarge { len: 5, max: 4 }),
-        "{err:?}"
+    assert_err!(
+        decode_all(&mut ServerCodec::new().with_max_body(4), &wire).expect_err("5 > 4")
+            => Error::BodyTooLarge { len: 5, max: 4 }
     );
 
     // At the limit: accepted.
@@ -561,33 +518,22 @@ fn foreign_protocol_is_refused_at_the_fourth_byte() {
                 i + 1
             );
         } else {
-            let err = result.expect_err("an HTTP request");
-            assert!(
-                matches!(
-                    err,
-                    Error::ForeignProtocol {
+            assert_err!(
+                result.expect_err("an HTTP request")
+                    => Error::ForeignProtocol {
                         protocol: ForeignProtocol::HttpRequest,
                         modifier1: 71,
-                        datasize: 21573
+                        datasize: 21573,
                     }
-                ),
-                "{err:?}"
             );
         }
     }
 
     // P20: with the check off, the server waits for a 21573-byte block that never comes.
     let parser = Parser::new().with_foreign_check(false);
-    let err = decode_all(&mut ServerCodec::with_parser(parser), wire).expect_err("EOF");
-    assert!(
-        matches!(
-            err,
-            Error::UnexpectedEof {
-                offset: 16,
-                needed: 21561
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        decode_all(&mut ServerCodec::with_parser(parser), wire).expect_err("EOF")
+            => Error::UnexpectedEof { offset: 16, needed: 21561 }
     );
 }
 
@@ -737,16 +683,9 @@ fn case_40_rpc_reply_over_65535_bytes_is_dict_and_body_and_decodes_back() {
     client
         .encode(&PacketBuilder::rpc(b"big", args), &mut BytesMut::new())
         .expect("an RPC request");
-    let err = decode_all(&mut client, &reply[..reply.len() - 1]).expect_err("short body");
-    assert!(
-        matches!(
-            err,
-            Error::TruncatedBody {
-                expected: 70000,
-                received: 69999
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        decode_all(&mut client, &reply[..reply.len() - 1]).expect_err("short body")
+            => Error::TruncatedBody { expected: 70000, received: 69999 }
     );
 }
 
@@ -772,16 +711,9 @@ fn case_41_client_ping_gets_a_pong() {
     codec
         .encode(&PacketBuilder::ping(), &mut BytesMut::new())
         .expect("a ping");
-    let err = decode_all(&mut codec, &[0x64, 0]).expect_err("half a header");
-    assert!(
-        matches!(
-            err,
-            Error::UnexpectedEof {
-                offset: 2,
-                needed: 2
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        decode_all(&mut codec, &[0x64, 0]).expect_err("half a header")
+            => Error::UnexpectedEof { offset: 2, needed: 2 }
     );
 }
 
@@ -862,18 +794,9 @@ fn client_request_body_fills_the_placeholder_and_never_overruns() {
         .encode(Bytes::from_static(b"llo"), &mut out)
         .expect("5 of 5");
     let sent = out.len();
-    let err = codec
-        .encode(Bytes::from_static(b"!"), &mut out)
-        .expect_err("a sixth byte");
-    assert!(
-        matches!(
-            err,
-            Error::BodyOverrun {
-                expected: 5,
-                received: 6
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        codec.encode(Bytes::from_static(b"!"), &mut out).expect_err("a sixth byte")
+            => Error::BodyOverrun { expected: 5, received: 6 }
     );
     assert_eq!(out.len(), sent, "nothing written on overrun");
     assert_eq!(&out[..], [&expected[..], b"hello"].concat());
@@ -894,18 +817,9 @@ fn client_request_body_fills_the_placeholder_and_never_overruns() {
     let mut out = BytesMut::new();
     codec.encode(&head, &mut out).expect("a request head");
     let sent = out.len();
-    let err = codec
-        .encode(Bytes::from_static(b"hello!"), &mut out)
-        .expect_err("6 > 5");
-    assert!(
-        matches!(
-            err,
-            Error::BodyOverrun {
-                expected: 5,
-                received: 6
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        codec.encode(Bytes::from_static(b"hello!"), &mut out).expect_err("6 > 5")
+            => Error::BodyOverrun { expected: 5, received: 6 }
     );
     assert_eq!(out.len(), sent);
 }
@@ -922,18 +836,9 @@ fn client_new_packet_before_the_body_is_complete_is_refused() {
         .encode(Bytes::from_static(b"hel"), &mut out)
         .expect("3 of 5");
     let sent = out.len();
-    let err = codec
-        .encode(&PacketBuilder::ping(), &mut out)
-        .expect_err("2 body bytes missing");
-    assert!(
-        matches!(
-            err,
-            Error::TruncatedBody {
-                expected: 5,
-                received: 3
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        codec.encode(&PacketBuilder::ping(), &mut out).expect_err("2 body bytes missing")
+            => Error::TruncatedBody { expected: 5, received: 3 }
     );
     assert_eq!(out.len(), sent);
 }
@@ -1014,16 +919,9 @@ fn case_45_cache_get_reply_with_pointer_bytes_ends_in_unexpected_eof() {
     assert_eq!(&out[..], b"\x6f\x02\x00\x00k1");
     // uWSGI writes 4 bytes of a heap pointer, then the value: m1 0, datasize 20096.
     let reply = b"\x00\x80\x4e\xbcvalue-one";
-    let err = decode_all(&mut codec, reply).expect_err("not a conforming reply");
-    assert!(
-        matches!(
-            err,
-            Error::UnexpectedEof {
-                offset: 13,
-                needed: 20087
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        decode_all(&mut codec, reply).expect_err("not a conforming reply")
+            => Error::UnexpectedEof { offset: 13, needed: 20087 }
     );
 }
 

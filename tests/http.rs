@@ -16,6 +16,14 @@ use uwsgi_codec::{
     request_parts,
 };
 
+/// `assert_err!(err => pattern)` is `assert!(matches!(err, pattern), "{err:?}")`.
+macro_rules! assert_err {
+    ($err:expr => $($pattern:tt)+) => {{
+        let err = &$err;
+        assert!(matches!(*err, $($pattern)+), "{err:?}");
+    }};
+}
+
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
 // ---------------------------------------------------------------------------------------------
@@ -336,39 +344,16 @@ fn method_is_request_method_and_get_when_absent() {
 fn bad_method_bytes_are_an_error_at_the_byte() {
     // Pair at 4, key at 6..20, value length at 20, value at 22.
     let err = parts_of(&[(b"REQUEST_METHOD", b"GE T")]).expect_err("space");
-    assert!(
-        matches!(
-            err,
-            Error::InvalidHttp {
-                offset: 24,
-                part: HttpPart::Method
-            }
-        ),
-        "{err:?}"
-    );
+    assert_err!(err => Error::InvalidHttp { offset: 24, part: HttpPart::Method });
     assert_eq!((err.kind(), err.offset()), ("InvalidHttp", Some(24)));
     assert!(err.to_string().contains("method"), "{err}");
-    let err = parts_of(&[(b"REQUEST_METHOD", b"")]).expect_err("empty");
-    assert!(
-        matches!(
-            err,
-            Error::InvalidHttp {
-                offset: 22,
-                part: HttpPart::Method
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parts_of(&[(b"REQUEST_METHOD", b"")]).expect_err("empty")
+            => Error::InvalidHttp { offset: 22, part: HttpPart::Method }
     );
-    let err = parts_of(&[(b"REQUEST_METHOD", b"G\xc3\x89T")]).expect_err("non-ASCII");
-    assert!(
-        matches!(
-            err,
-            Error::InvalidHttp {
-                offset: 23,
-                part: HttpPart::Method
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parts_of(&[(b"REQUEST_METHOD", b"G\xc3\x89T")]).expect_err("non-ASCII")
+            => Error::InvalidHttp { offset: 23, part: HttpPart::Method }
     );
 }
 
@@ -395,16 +380,7 @@ fn version_is_server_protocol() {
     for bad in [&b"https"[..], b"HTTP/1.2", b"http/1.1", b"HTTP/1.1 "] {
         let err = parts_of(&[(b"SERVER_PROTOCOL", bad)]).expect_err("bad version");
         // Pair at 4, key at 6..21, value at 23.
-        assert!(
-            matches!(
-                err,
-                Error::InvalidHttp {
-                    offset: 23,
-                    part: HttpPart::Version
-                }
-            ),
-            "{err:?}"
-        );
+        assert_err!(err => Error::InvalidHttp { offset: 23, part: HttpPart::Version });
     }
 }
 
@@ -477,16 +453,9 @@ fn scheme_from_https_request_scheme_uwsgi_scheme_or_http() {
         Some("http")
     );
     assert_eq!(scheme(&[]).as_deref(), Some("http"));
-    let err = parts_of(&[(b"REQUEST_SCHEME", b"ht tp"), host]).expect_err("scheme");
-    assert!(
-        matches!(
-            err,
-            Error::InvalidHttp {
-                part: HttpPart::Scheme,
-                offset: 22
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parts_of(&[(b"REQUEST_SCHEME", b"ht tp"), host]).expect_err("scheme")
+            => Error::InvalidHttp { part: HttpPart::Scheme, offset: 22 }
     );
 }
 
@@ -517,40 +486,17 @@ fn authority_from_http_host_else_server_name_and_port() {
     assert_eq!(p.uri, "/x?y");
 
     // Pair at 4, key at 6..15, value at 17.
-    let err = parts_of(&[(b"HTTP_HOST", b"a b")]).expect_err("space");
-    assert!(
-        matches!(
-            err,
-            Error::InvalidHttp {
-                part: HttpPart::Authority,
-                offset: 17
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parts_of(&[(b"HTTP_HOST", b"a b")]).expect_err("space")
+            => Error::InvalidHttp { part: HttpPart::Authority, offset: 17 }
     );
-    let err = parts_of(&[(b"HTTP_HOST", b"user@host")]).expect_err("user info");
-    assert!(
-        matches!(
-            err,
-            Error::InvalidHttp {
-                part: HttpPart::Authority,
-                offset: 21
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parts_of(&[(b"HTTP_HOST", b"user@host")]).expect_err("user info")
+            => Error::InvalidHttp { part: HttpPart::Authority, offset: 21 }
     );
     let err = parts_of(&[(b"SERVER_NAME", b"h"), (b"SERVER_PORT", b"8x")]).expect_err("port");
     // The SERVER_NAME pair takes 4..20; SERVER_PORT's value starts at 20 + 2 + 11 + 2 = 35.
-    assert!(
-        matches!(
-            err,
-            Error::InvalidHttp {
-                part: HttpPart::Authority,
-                offset: 36
-            }
-        ),
-        "{err:?}"
-    );
+    assert_err!(err => Error::InvalidHttp { part: HttpPart::Authority, offset: 36 });
 }
 
 /// A proptest finding: two `HTTP_HOST` vars, the first no valid host. Both directions take
@@ -596,38 +542,17 @@ fn headers_from_http_vars_in_wire_order() {
 #[test]
 fn a_header_value_with_a_line_feed_is_an_error_at_the_byte() {
     // Pair at 4, key at 6..12, value at 14: `\n` at 15.
-    let err = parts_of(&[(b"HTTP_X", b"a\nb")]).expect_err("LF");
-    assert!(
-        matches!(
-            err,
-            Error::InvalidHttp {
-                offset: 15,
-                part: HttpPart::HeaderValue
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parts_of(&[(b"HTTP_X", b"a\nb")]).expect_err("LF")
+            => Error::InvalidHttp { offset: 15, part: HttpPart::HeaderValue }
     );
-    let err = parts_of(&[(b"HTTP_X", b"a\r\nX-Injected: 1")]).expect_err("CRLF");
-    assert!(
-        matches!(
-            err,
-            Error::InvalidHttp {
-                offset: 15,
-                part: HttpPart::HeaderValue
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parts_of(&[(b"HTTP_X", b"a\r\nX-Injected: 1")]).expect_err("CRLF")
+            => Error::InvalidHttp { offset: 15, part: HttpPart::HeaderValue }
     );
-    let err = parts_of(&[(b"HTTP_X", b"\x00")]).expect_err("NUL");
-    assert!(
-        matches!(
-            err,
-            Error::InvalidHttp {
-                offset: 14,
-                part: HttpPart::HeaderValue
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parts_of(&[(b"HTTP_X", b"\x00")]).expect_err("NUL")
+            => Error::InvalidHttp { offset: 14, part: HttpPart::HeaderValue }
     );
     // A tab and obs-text are fine.
     assert_eq!(
@@ -639,38 +564,17 @@ fn a_header_value_with_a_line_feed_is_an_error_at_the_byte() {
 #[test]
 fn bad_header_names_are_an_error_at_the_byte() {
     // Pair at 4, key at 6: the rest of `HTTP_` starts at 11.
-    let err = parts_of(&[(b"HTTP_", b"v")]).expect_err("empty name");
-    assert!(
-        matches!(
-            err,
-            Error::InvalidHttp {
-                offset: 11,
-                part: HttpPart::HeaderName
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parts_of(&[(b"HTTP_", b"v")]).expect_err("empty name")
+            => Error::InvalidHttp { offset: 11, part: HttpPart::HeaderName }
     );
-    let err = parts_of(&[(b"HTTP_X Y", b"v")]).expect_err("space");
-    assert!(
-        matches!(
-            err,
-            Error::InvalidHttp {
-                offset: 12,
-                part: HttpPart::HeaderName
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parts_of(&[(b"HTTP_X Y", b"v")]).expect_err("space")
+            => Error::InvalidHttp { offset: 12, part: HttpPart::HeaderName }
     );
-    let err = parts_of(&[(b"HTTP_X:", b"v")]).expect_err("colon");
-    assert!(
-        matches!(
-            err,
-            Error::InvalidHttp {
-                offset: 12,
-                part: HttpPart::HeaderName
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parts_of(&[(b"HTTP_X:", b"v")]).expect_err("colon")
+            => Error::InvalidHttp { offset: 12, part: HttpPart::HeaderName }
     );
 }
 
@@ -727,23 +631,13 @@ fn transfer_encoding_is_not_carried_and_lengths_are_checked() {
     ]);
     assert!(p.headers.get("transfer-encoding").is_none());
     assert_eq!(p.headers["content-length"], "6");
-    let err = parts_of(&[(b"CONTENT_LENGTH", b"5abc")]).expect_err("not digits");
-    assert!(
-        matches!(err, Error::InvalidContentLength { offset: 23, .. }),
-        "{err:?}"
+    assert_err!(
+        parts_of(&[(b"CONTENT_LENGTH", b"5abc")]).expect_err("not digits")
+            => Error::InvalidContentLength { offset: 23, .. }
     );
-    let err =
-        parts_of(&[(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", b"6")]).expect_err("conflict");
-    assert!(
-        matches!(
-            err,
-            Error::ConflictingContentLength {
-                first: 5,
-                second: 6,
-                ..
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parts_of(&[(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", b"6")]).expect_err("conflict")
+            => Error::ConflictingContentLength { first: 5, second: 6, .. }
     );
 }
 
@@ -1054,12 +948,10 @@ fn conflicting_content_lengths_cannot_be_sent() {
         .expect("request");
     let vars = RequestVars::from_request(&req, &config());
     assert_eq!(vars.get("CONTENT_LENGTH"), Some(&b"5, 6"[..]));
-    let err = vars
-        .builder(0)
-        .body_len(5)
-        .to_vec()
-        .expect_err("two framings");
-    assert!(matches!(err, Error::InvalidContentLength { .. }), "{err:?}");
+    assert_err!(
+        vars.builder(0).body_len(5).to_vec().expect_err("two framings")
+            => Error::InvalidContentLength { .. }
+    );
     let wire = vars
         .builder(0)
         .to_vec()

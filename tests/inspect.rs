@@ -14,6 +14,19 @@ struct Run {
     stderr: String,
 }
 
+impl Run {
+    /// The exit code is `code`; a failure shows both outputs.
+    fn assert_code(&self, code: i32) {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "stdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+    }
+}
+
 /// Runs the example with `args`, feeding `stdin` (empty if `None`).
 fn inspect(args: &[&str], stdin: Option<&[u8]>) -> Run {
     let mut child = Command::new(env!("CARGO"))
@@ -41,11 +54,15 @@ fn inspect(args: &[&str], stdin: Option<&[u8]>) -> Run {
     }
 }
 
-fn json_lines(run: &Run) -> Vec<Value> {
-    run.stdout
+/// The `--json` output: exactly `count` lines, each one JSON object.
+fn json_lines(run: &Run, count: usize) -> Vec<Value> {
+    let lines: Vec<Value> = run
+        .stdout
         .lines()
         .map(|line| serde_json::from_str(line).expect("each line is one JSON object"))
-        .collect()
+        .collect();
+    assert_eq!(lines.len(), count, "{}", run.stdout);
+    lines
 }
 
 fn capture(name: &str) -> Vec<u8> {
@@ -74,7 +91,7 @@ fn base() -> Vec<u8> {
 #[test]
 fn default_run_dumps_the_bundled_capture() {
     let run = inspect(&[], None);
-    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    run.assert_code(0);
     for expected in [
         "tests/captures/nginx-get.bin",
         "modifier1: 0 (WSGI)",
@@ -103,9 +120,8 @@ fn json_of_the_post_capture_matches_the_library() {
         .complete()
         .expect("the capture is whole");
     let run = inspect(&["--json", "tests/captures/nginx-post.bin"], None);
-    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
-    let lines = json_lines(&run);
-    assert_eq!(lines.len(), 1, "{}", run.stdout);
+    run.assert_code(0);
+    let lines = json_lines(&run, 1);
     let object = &lines[0];
     assert_eq!(object["modifier1"], 0);
     assert_eq!(object["datasize"], 442);
@@ -135,15 +151,8 @@ fn hex_stdin_with_a_truncated_key_length_is_an_error_at_66() {
     let (first, second) = wire.split_at(20);
     let text = format!(" {}\n\t{}\n", hex(first), hex(second).replace("00", "00 "));
     let run = inspect(&["--json", "--hex", "-"], Some(text.as_bytes()));
-    assert_eq!(
-        run.code,
-        Some(1),
-        "stdout: {}\nstderr: {}",
-        run.stdout,
-        run.stderr
-    );
-    let lines = json_lines(&run);
-    assert_eq!(lines.len(), 1, "{}", run.stdout);
+    run.assert_code(1);
+    let lines = json_lines(&run, 1);
     let error = &lines[0]["error"];
     assert_eq!(error["kind"], "TruncatedLength");
     assert_eq!(error["offset"], 66);
@@ -159,15 +168,8 @@ fn http_on_stdin_is_a_foreign_protocol() {
         &["--json", "-"],
         Some(b"GET / HTTP/1.1\r\nHost: example\r\n\r\n"),
     );
-    assert_eq!(
-        run.code,
-        Some(1),
-        "stdout: {}\nstderr: {}",
-        run.stdout,
-        run.stderr
-    );
-    let lines = json_lines(&run);
-    assert_eq!(lines.len(), 1, "{}", run.stdout);
+    run.assert_code(1);
+    let lines = json_lines(&run, 1);
     let error = &lines[0]["error"];
     assert_eq!(error["kind"], "ForeignProtocol");
     assert_eq!(error["offset"], 0);
@@ -186,15 +188,8 @@ fn concatenated_packets_give_one_line_each() {
     ]
     .concat();
     let run = inspect(&["--json", "-"], Some(&stream));
-    assert_eq!(
-        run.code,
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        run.stdout,
-        run.stderr
-    );
-    let lines = json_lines(&run);
-    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    run.assert_code(0);
+    let lines = json_lines(&run, 3);
     assert_eq!(lines[0]["datasize"], 442);
     assert_eq!(lines[0]["body_len"], 5);
     assert_eq!(lines[1]["datasize"], 1010);
@@ -215,13 +210,7 @@ fn text_dump_of_a_stream_shows_bodies_and_stops_at_a_truncated_packet() {
     let truncated = [&[0x00, 62, 0x00, 0x00][..], &base()[..2]].concat();
     let stream = [capture("nginx-post.bin"), ping.to_vec(), truncated].concat();
     let run = inspect(&["-"], Some(&stream));
-    assert_eq!(
-        run.code,
-        Some(1),
-        "stdout: {}\nstderr: {}",
-        run.stdout,
-        run.stderr
-    );
+    run.assert_code(1);
     for expected in [
         "packet 1 at input offset 0..446",
         "body: 5 bytes (CONTENT_LENGTH \"5\"): \"hello\"",

@@ -5,6 +5,14 @@ use uwsgi_codec::{
     DEFAULT_MAX_HEAD_LEN, Error, HeadFault, ResponseHead, ResponseHeadParser, Status, StatusSource,
 };
 
+/// `assert_err!(err => pattern)` is `assert!(matches!(err, pattern), "{err:?}")`.
+macro_rules! assert_err {
+    ($err:expr => $($pattern:tt)+) => {{
+        let err = &$err;
+        assert!(matches!(*err, $($pattern)+), "{err:?}");
+    }};
+}
+
 /// A reply nginx accepts, and what its head must read as.
 struct Valid {
     name: &'static str,
@@ -468,10 +476,7 @@ fn eof_inside_the_head_is_an_error() {
     ];
     for (reply, offset) in cases {
         let err = ResponseHead::parse_eof(reply).expect_err("truncated");
-        assert!(
-            matches!(err, Error::TruncatedResponseHead { offset: o } if o == offset),
-            "{err:?}"
-        );
+        assert_err!(err => Error::TruncatedResponseHead { offset: o } if o == offset);
         assert_eq!(err.kind(), "TruncatedResponseHead");
         let err = ResponseHeadParser::new()
             .parse_eof(reply)

@@ -11,6 +11,14 @@ use uwsgi_codec::{
     Modifier1, PacketBuilder, PacketKind, PacketRef, Parser, Status,
 };
 
+/// `assert_err!(err => pattern)` is `assert!(matches!(err, pattern), "{err:?}")`.
+macro_rules! assert_err {
+    ($err:expr => $($pattern:tt)+) => {{
+        let err = &$err;
+        assert!(matches!(*err, $($pattern)+), "{err:?}");
+    }};
+}
+
 // ---------------------------------------------------------------------------------------------
 // Notation (PROTOCOL.md front matter)
 // ---------------------------------------------------------------------------------------------
@@ -75,6 +83,16 @@ fn missing(wire: &[u8], cut: usize) -> usize {
 // Split-point checks (S1, S2)
 // ---------------------------------------------------------------------------------------------
 
+/// `parser` asks for exactly the missing byte count with the first `cut` bytes of `wire`.
+fn assert_incomplete_at(parser: &Parser, wire: &[u8], cut: usize, ctx: &str) {
+    let got = parser.parse(&wire[..cut]);
+    let n = missing(wire, cut);
+    assert!(
+        matches!(got, Ok(Status::Incomplete(m)) if m == n),
+        "{ctx}prefix of {cut} bytes: expected Incomplete({n}), got {got:?}"
+    );
+}
+
 /// S1: every prefix short of the packet is `Incomplete(exact missing count)`; every prefix that
 /// holds the whole packet (and any bytes after it) gives the same packet as the full input.
 fn accepts<'a>(parser: &Parser, wire: &'a [u8]) -> PacketRef<'a> {
@@ -85,20 +103,15 @@ fn accepts<'a>(parser: &Parser, wire: &'a [u8]) -> PacketRef<'a> {
     let packet_len = 4 + datasize_of(wire);
     assert_eq!(full.wire_len(), packet_len, "wire_len() == 4 + datasize");
     assert_eq!(full.as_bytes(), &wire[..packet_len]);
-    for cut in 0..=wire.len() {
+    for cut in 0..packet_len {
+        assert_incomplete_at(parser, wire, cut, "");
+    }
+    for cut in packet_len..=wire.len() {
         let got = parser.parse(&wire[..cut]);
-        if cut < packet_len {
-            let n = missing(wire, cut);
-            assert!(
-                matches!(got, Ok(Status::Incomplete(m)) if m == n),
-                "prefix of {cut} bytes: expected Incomplete({n}), got {got:?}"
-            );
-        } else {
-            assert!(
-                matches!(got, Ok(Status::Complete(p)) if p == full),
-                "prefix of {cut} bytes: expected the full packet, got {got:?}"
-            );
-        }
+        assert!(
+            matches!(got, Ok(Status::Complete(p)) if p == full),
+            "prefix of {cut} bytes: expected the full packet, got {got:?}"
+        );
     }
     full
 }
@@ -107,28 +120,32 @@ fn accepts<'a>(parser: &Parser, wire: &'a [u8]) -> PacketRef<'a> {
 /// are present (the 4 header bytes for `ForeignProtocol` / `TooLarge`, the whole packet for a
 /// block error, rule H4), then exactly the full input's error.
 fn rejects(parser: &Parser, wire: &[u8]) -> Error {
+    rejects_in("", parser, wire)
+}
+
+/// [`rejects`], with `ctx` (a case name and `": "`, or nothing) leading every failure message.
+fn rejects_in(ctx: &str, parser: &Parser, wire: &[u8]) -> Error {
     let err = match parser.parse(wire) {
         Err(err) => err,
-        Ok(status) => panic!("full input not rejected: {status:?}"),
+        Ok(status) => panic!("{ctx}full input not rejected: {status:?}"),
     };
     let proof = match err {
         Error::ForeignProtocol { .. } | Error::TooLarge { .. } => 4,
         _ => 4 + datasize_of(wire),
     };
-    assert!(proof <= wire.len(), "the vector holds the proving bytes");
+    assert!(
+        proof <= wire.len(),
+        "{ctx}the vector holds the proving bytes"
+    );
+    for cut in 0..proof {
+        assert_incomplete_at(parser, wire, cut, ctx);
+    }
     let expected = format!("{err:?}");
-    for cut in 0..=wire.len() {
-        let got = parser.parse(&wire[..cut]);
-        if cut < proof {
-            let n = missing(wire, cut);
-            assert!(
-                matches!(got, Ok(Status::Incomplete(m)) if m == n),
-                "prefix of {cut} bytes: expected Incomplete({n}), got {got:?}"
-            );
-        } else {
-            match got {
-                Err(e) => assert_eq!(format!("{e:?}"), expected, "prefix of {cut} bytes"),
-                Ok(status) => panic!("prefix of {cut} bytes: expected {expected}, got {status:?}"),
+    for cut in proof..=wire.len() {
+        match parser.parse(&wire[..cut]) {
+            Err(e) => assert_eq!(format!("{e:?}"), expected, "{ctx}prefix of {cut} bytes"),
+            Ok(status) => {
+                panic!("{ctx}prefix of {cut} bytes: expected {expected}, got {status:?}")
             }
         }
     }
@@ -138,12 +155,7 @@ fn rejects(parser: &Parser, wire: &[u8]) -> Error {
 /// A vector that is a packet start but never a whole packet: `Incomplete(exact)` at every cut.
 fn incomplete_throughout(parser: &Parser, wire: &[u8]) {
     for cut in 0..=wire.len() {
-        let got = parser.parse(&wire[..cut]);
-        let n = missing(wire, cut);
-        assert!(
-            matches!(got, Ok(Status::Incomplete(m)) if m == n),
-            "prefix of {cut} bytes: expected Incomplete({n}), got {got:?}"
-        );
+        assert_incomplete_at(parser, wire, cut, "");
     }
 }
 
@@ -253,29 +265,9 @@ fn case_04_limit_4096() {
     let pad = vec![b'x'; 4028];
     let wire = base_with(0, 0, &kv(b"PAD", &pad));
     assert_eq!(datasize_of(&wire), 4097);
-    let err = rejects(&parser, &wire);
-    assert!(
-        matches!(
-            err,
-            Error::TooLarge {
-                len: 4097,
-                max: 4096
-            }
-        ),
-        "{err:?}"
-    );
+    assert_err!(rejects(&parser, &wire) => Error::TooLarge { len: 4097, max: 4096 });
     // After 4 bytes, before any block byte.
-    let err = parser.parse(&wire[..4]).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::TooLarge {
-                len: 4097,
-                max: 4096
-            }
-        ),
-        "{err:?}"
-    );
+    assert_err!(parser.parse(&wire[..4]).unwrap_err() => Error::TooLarge { len: 4097, max: 4096 });
 }
 
 #[test]
@@ -293,32 +285,24 @@ fn case_05_datasize_65535() {
 fn case_06_http_request_on_the_socket() {
     let wire = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
     let err = rejects(&Parser::new(), wire);
-    assert!(
-        matches!(
-            err,
-            Error::ForeignProtocol {
-                protocol: ForeignProtocol::HttpRequest,
-                modifier1: 71,
-                datasize: 21573
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        err => Error::ForeignProtocol {
+            protocol: ForeignProtocol::HttpRequest,
+            modifier1: 71,
+            datasize: 21573,
+        }
     );
     let message = err.to_string();
     assert!(message.contains("uwsgi_pass"), "{message}");
 
     let wire = b"POST /form HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    let err = rejects(&Parser::new(), wire);
-    assert!(
-        matches!(
-            err,
-            Error::ForeignProtocol {
+    assert_err!(
+        rejects(&Parser::new(), wire)
+            => Error::ForeignProtocol {
                 protocol: ForeignProtocol::HttpRequest,
                 modifier1: 80,
-                datasize: 21327
+                datasize: 21327,
             }
-        ),
-        "{err:?}"
     );
 }
 
@@ -327,17 +311,13 @@ fn case_07_tls_client_hello() {
     let wire = [
         0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
     ];
-    let err = rejects(&Parser::new(), &wire);
-    assert!(
-        matches!(
-            err,
-            Error::ForeignProtocol {
+    assert_err!(
+        rejects(&Parser::new(), &wire)
+            => Error::ForeignProtocol {
                 protocol: ForeignProtocol::Tls,
                 modifier1: 22,
-                datasize: 259
+                datasize: 259,
             }
-        ),
-        "{err:?}"
     );
 }
 
@@ -347,16 +327,9 @@ fn case_08_eof_inside_the_block() {
     let parser = Parser::new();
     incomplete_throughout(&parser, &wire);
     assert!(matches!(parser.parse(&wire), Ok(Status::Incomplete(10))));
-    let err = parser.parse_eof(&wire).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::UnexpectedEof {
-                offset: 66,
-                needed: 10
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parser.parse_eof(&wire).unwrap_err()
+            => Error::UnexpectedEof { offset: 66, needed: 10 }
     );
     // H7 at every cut: a clean end at 0 bytes, else UnexpectedEof with the exact counts.
     assert!(matches!(parser.parse_eof(&[]), Ok(None)));
@@ -411,8 +384,7 @@ fn case_10_modifier2_preserved() {
 #[test]
 fn case_11_empty_key() {
     let wire = base_with(0, 0, &kv(b"", b"x"));
-    let err = rejects(&Parser::new(), &wire);
-    assert!(matches!(err, Error::EmptyKey { offset: 66 }), "{err:?}");
+    assert_err!(rejects(&Parser::new(), &wire) => Error::EmptyKey { offset: 66 });
 }
 
 #[test]
@@ -427,122 +399,66 @@ fn case_12_empty_value_last() {
 #[test]
 fn case_13_one_trailing_byte() {
     let wire = base_with(0, 0, b"\x00");
-    let err = rejects(&Parser::new(), &wire);
-    assert!(
-        matches!(
-            err,
-            Error::TruncatedLength {
-                field: Field::Key,
-                offset: 66
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        rejects(&Parser::new(), &wire)
+            => Error::TruncatedLength { field: Field::Key, offset: 66 }
     );
 }
 
 #[test]
 fn case_14_trailing_zero_key_length() {
     let wire = base_with(0, 0, b"\x00\x00");
-    let err = rejects(&Parser::new(), &wire);
-    assert!(matches!(err, Error::EmptyKey { offset: 66 }), "{err:?}");
+    assert_err!(rejects(&Parser::new(), &wire) => Error::EmptyKey { offset: 66 });
 }
 
 #[test]
 fn case_15_key_ends_at_block_end() {
     let wire = base_with(0, 0, b"\x01\x00\x41");
-    let err = rejects(&Parser::new(), &wire);
-    assert!(
-        matches!(
-            err,
-            Error::TruncatedLength {
-                field: Field::Value,
-                offset: 69
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        rejects(&Parser::new(), &wire)
+            => Error::TruncatedLength { field: Field::Value, offset: 69 }
     );
 }
 
 #[test]
 fn case_16_half_a_value_length() {
     let wire = base_with(0, 0, b"\x01\x00\x4b\x00");
-    let err = rejects(&Parser::new(), &wire);
-    assert!(
-        matches!(
-            err,
-            Error::TruncatedLength {
-                field: Field::Value,
-                offset: 69
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        rejects(&Parser::new(), &wire)
+            => Error::TruncatedLength { field: Field::Value, offset: 69 }
     );
 }
 
 #[test]
 fn case_17_value_overrun() {
     let wire = base_with(0, 0, b"\x01\x00\x4b\x10\x00\x61\x62");
-    let err = rejects(&Parser::new(), &wire);
-    assert!(
-        matches!(
-            err,
-            Error::Overrun {
-                field: Field::Value,
-                offset: 69,
-                len: 16,
-                available: 2
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        rejects(&Parser::new(), &wire)
+            => Error::Overrun { field: Field::Value, offset: 69, len: 16, available: 2 }
     );
 }
 
 #[test]
 fn case_18_key_overrun_no_resync() {
     let wire = base_with(0, 0, b"\xff\x00\x01\x00\x4b\x00\x00");
-    let err = rejects(&Parser::new(), &wire);
-    assert!(
-        matches!(
-            err,
-            Error::Overrun {
-                field: Field::Key,
-                offset: 66,
-                len: 255,
-                available: 5
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        rejects(&Parser::new(), &wire)
+            => Error::Overrun { field: Field::Key, offset: 66, len: 255, available: 5 }
     );
 
     let wire = cat(&[&h(0, 3, 0), b"\xff\xff\x00"]);
-    let err = rejects(&Parser::new(), &wire);
-    assert!(
-        matches!(
-            err,
-            Error::Overrun {
-                field: Field::Key,
-                offset: 4,
-                len: 65535,
-                available: 1
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        rejects(&Parser::new(), &wire)
+            => Error::Overrun { field: Field::Key, offset: 4, len: 65535, available: 1 }
     );
 }
 
 #[test]
 fn case_19_key_without_value_length() {
     let wire = base_with(0, 0, b"\x03\x00K=v");
-    let err = rejects(&Parser::new(), &wire);
-    assert!(
-        matches!(
-            err,
-            Error::TruncatedLength {
-                field: Field::Value,
-                offset: 71
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        rejects(&Parser::new(), &wire)
+            => Error::TruncatedLength { field: Field::Value, offset: 71 }
     );
 }
 
@@ -575,17 +491,9 @@ fn case_21_conflicting_content_length() {
         &packet,
         &base_vars_and(&[(b"CONTENT_LENGTH", b"2"), (b"CONTENT_LENGTH", b"5")]),
     );
-    let err = packet.body_len().unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::ConflictingContentLength {
-                first: 2,
-                second: 5,
-                offset: 85
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        packet.body_len().unwrap_err()
+            => Error::ConflictingContentLength { first: 2, second: 5, offset: 85 }
     );
 }
 
@@ -641,16 +549,9 @@ fn case_23_no_pair_limit_by_default() {
     assert_eq!(packet.vars().unwrap().len(), 129);
     assert_eq!(packet.body_len().unwrap(), 0);
 
-    let err = rejects(&Parser::new().with_max_vars(Some(128)), &wire);
-    assert!(
-        matches!(
-            err,
-            Error::TooManyVars {
-                max: 128,
-                offset: 1047
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        rejects(&Parser::new().with_max_vars(Some(128)), &wire)
+            => Error::TooManyVars { max: 128, offset: 1047 }
     );
 }
 
@@ -664,16 +565,9 @@ fn case_24_one_maximal_pair() {
     assert_vars(&packet, &[(b"K", &value)]);
     assert_eq!(packet.body_len().unwrap(), 0);
 
-    let err = rejects(&Parser::new().with_max_datasize(4096), &wire);
-    assert!(
-        matches!(
-            err,
-            Error::TooLarge {
-                len: 65535,
-                max: 4096
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        rejects(&Parser::new().with_max_datasize(4096), &wire)
+            => Error::TooLarge { len: 65535, max: 4096 }
     );
 }
 
@@ -683,18 +577,9 @@ fn case_25_nginx_long_param_name() {
     wire.extend(std::iter::repeat_n(b'A', 289));
     wire.extend_from_slice(&[0x01, 0x00, 0x76, 0x01, 0x00, 0x42, 0x01, 0x00, 0x77]);
     assert_eq!(wire.len(), 4 + 300);
-    let err = rejects(&Parser::new(), &wire);
-    assert!(
-        matches!(
-            err,
-            Error::Overrun {
-                field: Field::Value,
-                offset: 39,
-                len: 16705,
-                available: 263
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        rejects(&Parser::new(), &wire)
+            => Error::Overrun { field: Field::Value, offset: 39, len: 16705, available: 263 }
     );
 }
 
@@ -705,18 +590,9 @@ fn case_26_raw_uwsgi_string_tail() {
         &[0x01, 0x00, 0x41, 0x01, 0x00, 0x62],
         &[0x52, 0x41, 0x57, 0x5c, 0x78, 0x30, 0x31],
     ]);
-    let err = rejects(&Parser::new(), &wire);
-    assert!(
-        matches!(
-            err,
-            Error::Overrun {
-                field: Field::Key,
-                offset: 10,
-                len: 16722,
-                available: 5
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        rejects(&Parser::new(), &wire)
+            => Error::Overrun { field: Field::Key, offset: 10, len: 16722, available: 5 }
     );
 }
 
@@ -753,16 +629,9 @@ fn case_29_trailing_letters() {
     let wire = with_content_length(b"5abc");
     let packet = accepts(&Parser::new(), &wire);
     assert_vars(&packet, &base_vars_and(&[(b"CONTENT_LENGTH", b"5abc")]));
-    let err = packet.body_len().unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidContentLength {
-                offset: 85,
-                reason: ContentLengthFault::NotDigit
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        packet.body_len().unwrap_err()
+            => Error::InvalidContentLength { offset: 85, reason: ContentLengthFault::NotDigit }
     );
 }
 
@@ -792,16 +661,9 @@ fn case_31_overflow() {
     let wire = with_content_length(v);
     let packet = accepts(&Parser::new(), &wire);
     assert_vars(&packet, &base_vars_and(&[(b"CONTENT_LENGTH", v)]));
-    let err = packet.body_len().unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidContentLength {
-                offset: 103,
-                reason: ContentLengthFault::Overflow
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        packet.body_len().unwrap_err()
+            => Error::InvalidContentLength { offset: 103, reason: ContentLengthFault::Overflow }
     );
 }
 
@@ -970,16 +832,9 @@ fn case_45_cache_get_raw_key_and_pointer_reply() {
     let reply = b"\x00\x80\x4e\xbcvalue-one";
     let parser = reply_parser();
     incomplete_throughout(&parser, reply);
-    let err = parser.parse_eof(reply).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::UnexpectedEof {
-                offset: 13,
-                needed: 20087
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parser.parse_eof(reply).unwrap_err()
+            => Error::UnexpectedEof { offset: 13, needed: 20087 }
     );
 }
 
@@ -1012,16 +867,9 @@ fn case_46_subscription_datagram() {
 
     let mut longer = wire.clone();
     longer.push(0);
-    let err = parser.parse_datagram(&longer).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::DatagramLength {
-                datasize: 102,
-                len: 107
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parser.parse_datagram(&longer).unwrap_err()
+            => Error::DatagramLength { datasize: 102, len: 107 }
     );
 
     // H8 at every length: short of a header it is EOF, else anything but 106 bytes is refused.
@@ -1061,27 +909,13 @@ fn case_47_cache_udp_sync() {
 
     let mut longer = set.clone();
     longer.extend_from_slice(b"xy");
-    let err = parser.parse_datagram(&longer).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::DatagramLength {
-                datasize: 11,
-                len: 17
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parser.parse_datagram(&longer).unwrap_err()
+            => Error::DatagramLength { datasize: 11, len: 17 }
     );
-    let err = parser.parse_datagram(&del[..7]).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::DatagramLength {
-                datasize: 4,
-                len: 7
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        parser.parse_datagram(&del[..7]).unwrap_err()
+            => Error::DatagramLength { datasize: 4, len: 7 }
     );
 }
 
@@ -1094,16 +928,9 @@ fn case_48_block_of_65536_overflows() {
     let value = vec![b'x'; 65531]; // 2 + 1 + 2 + 65531 = 65536
     let builder = PacketBuilder::new(0).var("K", &value);
     let mut dst = BytesMut::from(&b"keep"[..]);
-    let err = builder.encode(&mut dst).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::LengthOverflow {
-                field: Field::Block,
-                len: 65536
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        builder.encode(&mut dst).unwrap_err()
+            => Error::LengthOverflow { field: Field::Block, len: 65536 }
     );
     assert_eq!(&dst[..], b"keep", "nothing written");
     let mut slice = [0u8; 70000];
@@ -1151,44 +978,22 @@ const GOLDEN_GET: [(&str, &str); 18] = [
 fn case_49_encoder_lengths_and_golden_get() {
     let big = vec![b'k'; 65536];
     let mut dst = BytesMut::new();
-    let err = PacketBuilder::new(0)
-        .var(&big, "v")
-        .encode(&mut dst)
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::LengthOverflow {
-                field: Field::Key,
-                len: 65536
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        PacketBuilder::new(0).var(&big, "v").encode(&mut dst).unwrap_err()
+            => Error::LengthOverflow { field: Field::Key, len: 65536 }
     );
     assert!(dst.is_empty());
-    let err = PacketBuilder::new(0)
-        .var("K", &big)
-        .encode(&mut dst)
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::LengthOverflow {
-                field: Field::Value,
-                len: 65536
-            }
-        ),
-        "{err:?}"
+    assert_err!(
+        PacketBuilder::new(0).var("K", &big).encode(&mut dst).unwrap_err()
+            => Error::LengthOverflow { field: Field::Value, len: 65536 }
     );
     assert!(dst.is_empty());
 
     // A 0-byte key: EmptyKey at the offset it would have had (after kv("A","b"): 4 + 6).
-    let err = PacketBuilder::new(0)
-        .var("A", "b")
-        .var("", "x")
-        .encode(&mut dst)
-        .unwrap_err();
-    assert!(matches!(err, Error::EmptyKey { offset: 10 }), "{err:?}");
+    assert_err!(
+        PacketBuilder::new(0).var("A", "b").var("", "x").encode(&mut dst).unwrap_err()
+            => Error::EmptyKey { offset: 10 }
+    );
     assert!(dst.is_empty());
 
     // The §8 golden GET: nginx's 391 bytes, `00 83 01 00`.
@@ -1222,10 +1027,10 @@ fn case_49_encoder_lengths_and_golden_get() {
 // ---------------------------------------------------------------------------------------------
 
 /// A foreign preamble: refused with `protocol` (carrying the decoded m1 / datasize) as soon as
-/// the first 4 bytes are present, from those 4 bytes alone.
-fn foreign(wire: &[u8], protocol: ForeignProtocol, modifier1: u8, datasize: u16) {
+/// the first 4 bytes are present, from those 4 bytes alone. `case` names it in every failure.
+fn foreign(case: &str, wire: &[u8], protocol: ForeignProtocol, modifier1: u8, datasize: u16) {
     let parser = Parser::new();
-    let err = rejects(&parser, wire);
+    let err = rejects_in(&format!("{case}: "), &parser, wire);
     let check = |err: &Error| {
         assert!(
             matches!(
@@ -1233,203 +1038,48 @@ fn foreign(wire: &[u8], protocol: ForeignProtocol, modifier1: u8, datasize: u16)
                 Error::ForeignProtocol { protocol: p, modifier1: m, datasize: d }
                     if p == protocol && m == modifier1 && d == datasize
             ),
-            "expected {protocol:?} (m1 {modifier1}, datasize {datasize}), got {err:?}"
+            "{case}: expected {protocol:?} (m1 {modifier1}, datasize {datasize}), got {err:?}"
         );
     };
     check(&err);
     check(&parser.parse(&wire[..4]).unwrap_err());
-    assert!(matches!(
-        parser.parse(&wire[..3]),
-        Ok(Status::Incomplete(1))
-    ));
-    assert_eq!(err.offset(), Some(0));
-}
-
-#[test]
-fn p01_get() {
-    foreign(
-        b"GET / HTTP/1.1\r\n",
-        ForeignProtocol::HttpRequest,
-        71,
-        21573,
+    let three = parser.parse(&wire[..3]);
+    assert!(
+        matches!(three, Ok(Status::Incomplete(1))),
+        "{case}: 3 bytes: {three:?}"
     );
+    assert_eq!(err.offset(), Some(0), "{case}");
 }
 
-#[test]
-fn p02_post() {
-    foreign(
-        b"POST /x HTTP/1.1\r\n",
-        ForeignProtocol::HttpRequest,
-        80,
-        21327,
-    );
-}
+/// P1–P19: the case, its preamble, and the protocol, modifier1 and datasize it must read as.
+#[rustfmt::skip]
+const FOREIGN: [(&str, &[u8], ForeignProtocol, u8, u16); 19] = [
+    ("P1", b"GET / HTTP/1.1\r\n", ForeignProtocol::HttpRequest, 71, 21573),
+    ("P2", b"POST /x HTTP/1.1\r\n", ForeignProtocol::HttpRequest, 80, 21327),
+    ("P3", b"PUT /x HTTP/1.1\r\n", ForeignProtocol::HttpRequest, 80, 21589),
+    ("P4", b"HEAD / HTTP/1.1\r\n", ForeignProtocol::HttpRequest, 72, 16709),
+    ("P5", b"DELETE /x HTTP/1.1\r\n", ForeignProtocol::HttpRequest, 68, 19525),
+    ("P6", b"OPTIONS * HTTP/1.1\r\n", ForeignProtocol::HttpRequest, 79, 21584),
+    ("P7", b"PATCH /x HTTP/1.1\r\n", ForeignProtocol::HttpRequest, 80, 21569),
+    ("P8", b"CONNECT example.com:443 HTTP/1.1\r\n", ForeignProtocol::HttpRequest, 67, 20047),
+    ("P9", b"TRACE / HTTP/1.1\r\n", ForeignProtocol::HttpRequest, 84, 16722),
+    ("P10", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", ForeignProtocol::Http2, 80, 18770),
+    ("P11", b"PROXY TCP4 192.0.2.1 192.0.2.2 56324 443\r\n", ForeignProtocol::ProxyV1, 80, 20306),
+    ("P12", b"\r\n\r\n\x00\r\nQUIT\n", ForeignProtocol::ProxyV2, 13, 3338),
+    ("P13", b"\x16\x03\x01\x02\x00", ForeignProtocol::Tls, 22, 259),
+    ("P14", b"\x16\x03\x03\x00\x7a", ForeignProtocol::Tls, 22, 771),
+    ("P15", b"SSH-2.0-OpenSSH_9.2\r\n", ForeignProtocol::Ssh, 83, 18515),
+    ("P16", b"\x01\x01\x00\x01\x00\x08\x00\x00", ForeignProtocol::FastCgi, 1, 1),
+    ("P17", b"70:CONTENT_LENGTH\x0027\x00", ForeignProtocol::Scgi, 55, 14896),
+    ("P18", b"123:CONTENT_LENGTH\x000\x00", ForeignProtocol::Scgi, 49, 13106),
+    ("P19", b"HTTP/1.1 200 OK\r\n", ForeignProtocol::HttpResponse, 72, 21588),
+];
 
 #[test]
-fn p03_put() {
-    foreign(
-        b"PUT /x HTTP/1.1\r\n",
-        ForeignProtocol::HttpRequest,
-        80,
-        21589,
-    );
-}
-
-#[test]
-fn p04_head() {
-    foreign(
-        b"HEAD / HTTP/1.1\r\n",
-        ForeignProtocol::HttpRequest,
-        72,
-        16709,
-    );
-}
-
-#[test]
-fn p05_delete() {
-    foreign(
-        b"DELETE /x HTTP/1.1\r\n",
-        ForeignProtocol::HttpRequest,
-        68,
-        19525,
-    );
-}
-
-#[test]
-fn p06_options() {
-    foreign(
-        b"OPTIONS * HTTP/1.1\r\n",
-        ForeignProtocol::HttpRequest,
-        79,
-        21584,
-    );
-}
-
-#[test]
-fn p07_patch() {
-    foreign(
-        b"PATCH /x HTTP/1.1\r\n",
-        ForeignProtocol::HttpRequest,
-        80,
-        21569,
-    );
-}
-
-#[test]
-fn p08_connect() {
-    foreign(
-        b"CONNECT example.com:443 HTTP/1.1\r\n",
-        ForeignProtocol::HttpRequest,
-        67,
-        20047,
-    );
-}
-
-#[test]
-fn p09_trace() {
-    foreign(
-        b"TRACE / HTTP/1.1\r\n",
-        ForeignProtocol::HttpRequest,
-        84,
-        16722,
-    );
-}
-
-#[test]
-fn p10_http2_preface() {
-    foreign(
-        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
-        ForeignProtocol::Http2,
-        80,
-        18770,
-    );
-}
-
-#[test]
-fn p11_proxy_v1() {
-    foreign(
-        b"PROXY TCP4 192.0.2.1 192.0.2.2 56324 443\r\n",
-        ForeignProtocol::ProxyV1,
-        80,
-        20306,
-    );
-}
-
-#[test]
-fn p12_proxy_v2() {
-    foreign(
-        &[
-            0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a,
-        ],
-        ForeignProtocol::ProxyV2,
-        13,
-        3338,
-    );
-}
-
-#[test]
-fn p13_tls_1_0_record() {
-    foreign(
-        &[0x16, 0x03, 0x01, 0x02, 0x00],
-        ForeignProtocol::Tls,
-        22,
-        259,
-    );
-}
-
-#[test]
-fn p14_tls_1_2_record() {
-    foreign(
-        &[0x16, 0x03, 0x03, 0x00, 0x7a],
-        ForeignProtocol::Tls,
-        22,
-        771,
-    );
-}
-
-#[test]
-fn p15_ssh() {
-    foreign(b"SSH-2.0-OpenSSH_9.2\r\n", ForeignProtocol::Ssh, 83, 18515);
-}
-
-#[test]
-fn p16_fastcgi() {
-    foreign(
-        &[0x01, 0x01, 0x00, 0x01, 0x00, 0x08, 0x00, 0x00],
-        ForeignProtocol::FastCgi,
-        1,
-        1,
-    );
-}
-
-#[test]
-fn p17_scgi_two_digits() {
-    foreign(
-        b"70:CONTENT_LENGTH\x0027\x00",
-        ForeignProtocol::Scgi,
-        55,
-        14896,
-    );
-}
-
-#[test]
-fn p18_scgi_three_digits() {
-    foreign(
-        b"123:CONTENT_LENGTH\x000\x00",
-        ForeignProtocol::Scgi,
-        49,
-        13106,
-    );
-}
-
-#[test]
-fn p19_http_response() {
-    foreign(
-        b"HTTP/1.1 200 OK\r\n",
-        ForeignProtocol::HttpResponse,
-        72,
-        21588,
-    );
+fn p01_to_p19_foreign_preambles() {
+    for (case, wire, protocol, modifier1, datasize) in FOREIGN {
+        foreign(case, wire, protocol, modifier1, datasize);
+    }
 }
 
 #[test]
