@@ -90,11 +90,7 @@ pub(crate) fn validate(
             return Ok(walked);
         }
     }
-    let count = validate_strict(block, rules)?;
-    Ok(walk(block, length_key).unwrap_or(Walked {
-        count,
-        ..Walked::default()
-    }))
+    validate_strict(block, rules, length_key)
 }
 
 /// The hot path: the grammar alone, one bounds check per length, `None` on any fault (the
@@ -124,16 +120,16 @@ fn walk(block: &[u8], length_key: &[u8]) -> Option<Walked> {
 }
 
 /// The walk that names the fault: rules V1 to V5 with their offsets, the pair limit and the
-/// magic policy. Off the hot path: it runs only for a bad block or non-default rules.
-#[cold]
+/// magic policy. It is the only walk when a pair limit or magic policy is set, and otherwise
+/// runs only for a bad block.
 #[inline(never)]
-fn validate_strict(block: &[u8], rules: &VarsRules) -> Result<usize, Error> {
-    let (mut pos, mut count) = (0, 0);
+fn validate_strict(block: &[u8], rules: &VarsRules, length_key: &[u8]) -> Result<Walked, Error> {
+    let (mut pos, mut walked) = (0, Walked::default());
     while pos < block.len() {
         let at = pos + HEADER_LEN;
-        if rules.max_vars == Some(count) {
+        if rules.max_vars == Some(walked.count) {
             return Err(Error::TooManyVars {
-                max: count,
+                max: walked.count,
                 offset: at,
             });
         }
@@ -145,10 +141,13 @@ fn validate_strict(block: &[u8], rules: &VarsRules) -> Result<usize, Error> {
         if !rules.magic.accepts(key) {
             return Err(Error::MagicVar { offset: at });
         }
-        count += 1;
+        if key == length_key {
+            walked.length.saw(pos + 4 + key.len(), value.len());
+        }
+        walked.count += 1;
         pos += 4 + key.len() + value.len();
     }
-    Ok(count)
+    Ok(walked)
 }
 
 /// A validated vars block: key/value pairs in wire order, duplicates kept, bytes as sent.
@@ -482,6 +481,28 @@ mod tests {
             Vars::parse_with(&block, &rules).map(|v| v.len()).ok(),
             Some(3)
         );
+    }
+
+    #[test]
+    fn strict_walk_finds_the_length_var_too() {
+        let block = [kv(b"CONTENT_LENGTH", b"5"), kv(b"X", b"")].concat();
+        let rules = VarsRules {
+            max_vars: Some(8),
+            ..VarsRules::default()
+        };
+        let walked = validate(&block, &rules, b"CONTENT_LENGTH").ok();
+        let expected = Walked {
+            count: 2,
+            length: LengthVar::Once { start: 18, len: 1 },
+        };
+        assert_eq!(walked, Some(expected));
+        assert_eq!(
+            walked,
+            validate(&block, &VarsRules::default(), b"CONTENT_LENGTH").ok()
+        );
+        let twice = [kv(b"CONTENT_LENGTH", b"5"), kv(b"CONTENT_LENGTH", b"5")].concat();
+        let walked = validate(&twice, &rules, b"CONTENT_LENGTH").ok();
+        assert_eq!(walked.map(|w| w.length), Some(LengthVar::Repeated));
     }
 
     #[test]
