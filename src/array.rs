@@ -1,13 +1,17 @@
 //! [`Array`]: a block of length-prefixed items (RPC, cache set, cache UDP sync).
 
 use crate::error::{Error, Field};
-use crate::vars::length_prefixed;
+use crate::escape::Escaped;
+use crate::wire::prefixed;
 
-/// Checks `block` against rules A1 and A2 in one pass, returning the number of items.
+/// Checks `block` against rules A1 and A2 in one pass (nom's strict parsers: arrays are RPC
+/// and cache packets, off the hot path), returning the number of items.
 pub(crate) fn validate(block: &[u8]) -> Result<usize, Error> {
-    let (mut pos, mut count) = (0, 0);
-    while pos < block.len() {
-        pos += 2 + length_prefixed(block, pos, Field::Item)?.len();
+    let (mut rest, mut count) = (block, 0);
+    while !rest.is_empty() {
+        rest = prefixed(Field::Item, rest)
+            .map_err(|fault| fault.into_error(block))?
+            .0;
         count += 1;
     }
     Ok(count)
@@ -102,9 +106,7 @@ impl<'a> IntoIterator for &Array<'a> {
 
 impl core::fmt::Debug for Array<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_list()
-            .entries(self.iter().map(crate::escape::Escaped))
-            .finish()
+        f.debug_list().entries(self.iter().map(Escaped)).finish()
     }
 }
 
@@ -133,13 +135,13 @@ mod tests {
 
     #[test]
     fn one_byte_item_length_is_truncated() {
-        assert!(matches!(
+        assert_eq!(
             Array::parse(b"\x01\x00a\x00"),
             Err(Error::TruncatedLength {
                 field: Field::Item,
                 offset: 7
             })
-        ));
+        );
     }
 
     #[test]

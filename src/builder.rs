@@ -1,31 +1,46 @@
 //! [`PacketBuilder`]: work out the exact length, check every length, then write (rules E1 to E7).
 
+use alloc::vec;
 use alloc::vec::Vec;
 use bytes::{BufMut, BytesMut};
 
-use crate::error::Error;
-use crate::error::Field;
+use crate::body::{CONTENT_LENGTH, Digits, length_of, parse_length};
+use crate::error::{Error, Field};
 use crate::header::{HEADER_LEN, Header};
-use crate::magic::{MagicClass, magic_class};
+use crate::magic::MagicPolicy;
 use crate::modifier::Modifier1;
-use crate::packet::MAX_DATASIZE;
-use crate::vars::parse_length;
+use crate::wire::{fit_u16, put, put_prefixed};
 
-const CONTENT_LENGTH: &[u8] = b"CONTENT_LENGTH";
+/// A key/value pair of byte strings, as [`PacketBuilder::with_vars`] borrows them.
+pub type Pair<'a> = (&'a [u8], &'a [u8]);
 
 /// One piece of a block, in the caller's order.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part<'a> {
     Var(&'a [u8], &'a [u8]),
     Item(&'a [u8]),
     Raw(&'a [u8]),
 }
 
+/// The pieces of a block: first the caller's own slice of pairs (nothing stored, nothing
+/// allocated), then the pieces added one at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Parts<'a> {
+    pairs: &'a [Pair<'a>],
+    list: Vec<Part<'a>>,
+}
+
 /// Builds one packet: vars, array items or raw bytes, in the order given.
 ///
 /// Nothing is written until every length has been checked, so an error leaves the
 /// destination untouched, and no length ever wraps (rules E1 to E3). Pairs are written in the
-/// caller's order, duplicates included (E4).
+/// caller's order, duplicates included (E4). The exact size is known before the first byte is
+/// written: the destination grows once, and the pairs are copied straight into it.
+///
+/// A builder over the caller's slice of pairs ([`with_vars`](Self::with_vars)) stores and
+/// allocates nothing: that is the way to encode one request after another into a reused
+/// buffer. Pieces added one at a time ([`var`](Self::var), [`item`](Self::item),
+/// [`raw`](Self::raw)) are kept in a list.
 ///
 /// # Examples
 ///
@@ -33,54 +48,22 @@ enum Part<'a> {
 /// use bytes::BytesMut;
 /// use uwsgi_codec::{PacketBuilder, PacketRef};
 ///
+/// let pairs: [(&[u8], &[u8]); 2] = [(b"REQUEST_METHOD", b"GET"), (b"PATH_INFO", b"/health")];
 /// let mut wire = BytesMut::new();
-/// PacketBuilder::new(0)
-///     .var("REQUEST_METHOD", "GET")
-///     .var("PATH_INFO", "/health")
-///     .encode(&mut wire)?;
+/// PacketBuilder::new(0).with_vars(&pairs).encode(&mut wire)?;
 /// let packet = PacketRef::parse(&wire)?.complete().unwrap();
 /// assert_eq!(packet.vars().unwrap().get("PATH_INFO"), Some(&b"/health"[..]));
 /// # Ok::<(), uwsgi_codec::Error>(())
 /// ```
 #[must_use]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PacketBuilder<'a> {
     modifier1: Modifier1,
     modifier2: u8,
-    parts: Vec<Part<'a>>,
+    parts: Parts<'a>,
     body_len: Option<u64>,
     max_datasize: u16,
-    allow_magic: bool,
-}
-
-/// The decimal digits of a body length, kept inline so the builder can borrow them.
-#[derive(Debug, Clone, Copy)]
-struct Digits {
-    buf: [u8; 20],
-    start: usize,
-}
-
-impl Digits {
-    fn new(mut n: u64) -> Digits {
-        let mut digits = Digits {
-            buf: [b'0'; 20],
-            start: 20,
-        };
-        loop {
-            digits.start -= 1;
-            if let Some(slot) = digits.buf.get_mut(digits.start) {
-                *slot = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 {
-                return digits;
-            }
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        self.buf.get(self.start..).unwrap_or_default()
-    }
+    magic: MagicPolicy,
 }
 
 /// What `plan` worked out: the block length and how `CONTENT_LENGTH` is written.
@@ -90,16 +73,22 @@ struct Plan {
     append_content_length: bool,
 }
 
+impl Plan {
+    fn packet_len(&self) -> usize {
+        HEADER_LEN + usize::from(self.datasize)
+    }
+}
+
 impl<'a> PacketBuilder<'a> {
     /// An empty packet with this modifier1 and modifier2 0.
     pub fn new(modifier1: impl Into<Modifier1>) -> Self {
         PacketBuilder {
             modifier1: modifier1.into(),
             modifier2: 0,
-            parts: Vec::new(),
+            parts: Parts::default(),
             body_len: None,
             max_datasize: u16::MAX,
-            allow_magic: false,
+            magic: MagicPolicy::RoutingOnly,
         }
     }
 
@@ -110,12 +99,12 @@ impl<'a> PacketBuilder<'a> {
 
     /// A pong, the reply to a ping (`64 00 00 01`).
     pub fn pong() -> Self {
-        Self::new(Modifier1::PING).modifier2(1)
+        Self::new(Modifier1::PING).with_modifier2(1)
     }
 
     /// A signal: modifier2 is the signal number.
     pub fn signal(number: u8) -> Self {
-        Self::new(Modifier1::SIGNAL).modifier2(number)
+        Self::new(Modifier1::SIGNAL).with_modifier2(number)
     }
 
     /// An echo request carrying `payload`; the reply is the payload, raw.
@@ -131,20 +120,32 @@ impl<'a> PacketBuilder<'a> {
     /// A generic reply (modifier1 255): `delivered` gives modifier2 1, else 0 (signal and
     /// spooler status).
     pub fn reply(delivered: bool) -> Self {
-        Self::new(Modifier1::RESPONSE).modifier2(u8::from(delivered))
+        Self::new(Modifier1::RESPONSE).with_modifier2(u8::from(delivered))
     }
 
     /// An RPC request (modifier1 173, modifier2 0): an array of the function name, then the
     /// arguments.
     pub fn rpc(function: &'a [u8], args: impl IntoIterator<Item = &'a [u8]>) -> Self {
         let mut builder = Self::new(Modifier1::RPC).item(function);
-        builder.parts.extend(args.into_iter().map(Part::Item));
+        builder.parts.list.extend(args.into_iter().map(Part::Item));
         builder
     }
 
-    /// Sets modifier2.
-    pub fn modifier2(mut self, modifier2: u8) -> Self {
+    /// Sets modifier2 (0 by default).
+    pub fn with_modifier2(mut self, modifier2: u8) -> Self {
         self.modifier2 = modifier2;
+        self
+    }
+
+    /// Appends these pairs, borrowed as they are: on a builder that has nothing yet, nothing
+    /// is stored or allocated.
+    pub fn with_vars(mut self, pairs: &'a [Pair<'a>]) -> Self {
+        if self.parts.pairs.is_empty() && self.parts.list.is_empty() {
+            self.parts.pairs = pairs;
+        } else {
+            let vars = pairs.iter().map(|&(k, v)| Part::Var(k, v));
+            self.parts.list.extend(vars);
+        }
         self
     }
 
@@ -164,13 +165,13 @@ impl<'a> PacketBuilder<'a> {
         K: AsRef<[u8]> + ?Sized,
         V: AsRef<[u8]> + ?Sized,
     {
-        self.parts.push(Part::Var(key.as_ref(), value.as_ref()));
+        self.parts.list.push(Part::Var(key.as_ref(), value.as_ref()));
     }
 
     /// Appends every pair, in order.
-    pub fn vars(mut self, pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Self {
-        self.parts
-            .extend(pairs.into_iter().map(|(k, v)| Part::Var(k, v)));
+    pub fn extend_vars(mut self, pairs: impl IntoIterator<Item = Pair<'a>>) -> Self {
+        let vars = pairs.into_iter().map(|(k, v)| Part::Var(k, v));
+        self.parts.list.extend(vars);
         self
     }
 
@@ -182,7 +183,7 @@ impl<'a> PacketBuilder<'a> {
 
     /// Appends an array item, in place.
     pub fn push_item<I: AsRef<[u8]> + ?Sized>(&mut self, item: &'a I) {
-        self.parts.push(Part::Item(item.as_ref()));
+        self.parts.list.push(Part::Item(item.as_ref()));
     }
 
     /// Appends bytes as they are, counted in datasize: a ping payload, an echo, a cache key.
@@ -190,7 +191,7 @@ impl<'a> PacketBuilder<'a> {
     /// Like nginx's `uwsgi_string` (rule E6), bytes appended to a vars block can make a block
     /// that strict decoders reject.
     pub fn raw<R: AsRef<[u8]> + ?Sized>(mut self, bytes: &'a R) -> Self {
-        self.parts.push(Part::Raw(bytes.as_ref()));
+        self.parts.list.push(Part::Raw(bytes.as_ref()));
         self
     }
 
@@ -198,69 +199,109 @@ impl<'a> PacketBuilder<'a> {
     /// placeholder and gets the decimal length (left empty when `len` is 0); with no
     /// `CONTENT_LENGTH` at all one is appended when `len > 0`; any other value must already be
     /// exactly the decimal length.
-    pub fn body_len(mut self, len: u64) -> Self {
+    pub fn with_body_len(mut self, len: u64) -> Self {
         self.body_len = Some(len);
         self
     }
 
-    /// Refuses blocks longer than `max` with `TooLarge` (values above 65535 mean 65535), for a
-    /// peer with a smaller buffer such as uWSGI's default `--buffer-size 4096`.
-    pub fn max_datasize(mut self, max: usize) -> Self {
+    /// Refuses blocks longer than `max` with `TooLarge` (values above 65535 mean 65535, the
+    /// default), for a peer with a smaller buffer such as uWSGI's default `--buffer-size 4096`.
+    pub fn with_max_datasize(mut self, max: usize) -> Self {
         self.max_datasize = u16::try_from(max).unwrap_or(u16::MAX);
         self
     }
 
-    /// Allows the code- and process-affecting magic vars (`UWSGI_FILE` and the like, rule M3),
-    /// which are refused by default because they make uWSGI run code. Routing-only magic
-    /// vars (`UWSGI_SCHEME`, `UWSGI_APPID`, `UWSGI_CACHE_GET`) are always allowed.
-    pub fn allow_magic(mut self, allow: bool) -> Self {
-        self.allow_magic = allow;
+    /// Sets which magic vars may be written (rule M3). The default,
+    /// [`MagicPolicy::RoutingOnly`], refuses the code- and process-affecting ones
+    /// (`UWSGI_FILE` and the like), which make uWSGI run code; [`MagicPolicy::Allow`] writes
+    /// them too.
+    pub fn with_magic_policy(mut self, policy: MagicPolicy) -> Self {
+        self.magic = policy;
         self
     }
 
+    /// Header byte 0.
+    pub fn modifier1(&self) -> Modifier1 {
+        self.modifier1
+    }
+
+    /// Header byte 3.
+    pub fn modifier2(&self) -> u8 {
+        self.modifier2
+    }
+
+    /// Whether raw bytes were appended (rule E6): the block may not be what its kind says.
+    pub(crate) fn has_raw(&self) -> bool {
+        self.parts.list.iter().any(|p| matches!(p, Part::Raw(_)))
+    }
+
+    /// Calls `f` on every piece, in order.
+    #[inline(always)]
+    fn each_part(&self, mut f: impl FnMut(Part<'a>) -> Result<(), Error>) -> Result<(), Error> {
+        let mut pairs = self.parts.pairs.iter();
+        pairs.try_for_each(|&(k, v)| f(Part::Var(k, v)))?;
+        self.parts.list.iter().try_for_each(|&part| f(part))
+    }
+
+    /// The body length the packet frames: the one given to
+    /// [`with_body_len`](Self::with_body_len), else what its own `key` vars say (rules C1
+    /// to C3). `key` is the var that frames the body for this packet's kind.
+    pub(crate) fn framed_body_len(&self, key: &[u8]) -> Result<u64, Error> {
+        if let Some(len) = self.body_len {
+            return Ok(len);
+        }
+        let mut offset = HEADER_LEN;
+        let mut vars = Vec::new();
+        self.each_part(|part| {
+            if let Part::Var(k, v) = part {
+                vars.push((offset, k, v));
+            }
+            offset += part_len(part, None);
+            Ok(())
+        })?;
+        length_of(vars.into_iter(), key)
+    }
+
     /// Checks every length and works out the block length, writing nothing.
+    #[inline]
     fn plan(&self) -> Result<Plan, Error> {
         let digits = self.body_len.map(Digits::new);
         let mut size: usize = 0;
         // The first `CONTENT_LENGTH` as it will be written: every other one must be written
-        // with the same bytes, or the decoder's rule C3 refuses the packet.
+        // with the same bytes, or a decoder refuses the packet (rule C3).
         let mut first_written: Option<&[u8]> = None;
-        for part in &self.parts {
+        self.each_part(|part| {
             let offset = HEADER_LEN.saturating_add(size);
-            let part_len = match *part {
-                Part::Var(key, value) => {
-                    if key.is_empty() {
-                        return Err(Error::EmptyKey { offset });
-                    }
-                    fit_u16(Field::Key, key.len())?;
-                    fit_u16(Field::Value, value.len())?;
-                    if !self.allow_magic && magic_class(key) == Some(MagicClass::CodeOrProcess) {
-                        return Err(Error::MagicVar { offset });
-                    }
-                    let value = match &digits {
-                        Some(digits) if key == CONTENT_LENGTH => {
-                            let written = check_content_length(value, digits.as_bytes(), offset)?;
-                            match first_written {
-                                Some(first) if first != written => {
-                                    return Err(Error::ConflictingContentLength {
-                                        first: parse_length(first, 0)?,
-                                        second: parse_length(written, 0)?,
-                                        offset,
-                                    });
-                                }
-                                _ => first_written = Some(written),
-                            }
-                            written
-                        }
-                        _ => value,
-                    };
-                    4 + key.len() + value.len()
+            if let Part::Var(key, value) = part {
+                if key.is_empty() {
+                    return Err(Error::EmptyKey { offset });
                 }
-                Part::Item(item) => 2 + fit_u16(Field::Item, item.len())?,
-                Part::Raw(bytes) => bytes.len(),
-            };
-            size = size.saturating_add(part_len);
-        }
+                fit_u16(Field::Key, key.len())?;
+                fit_u16(Field::Value, value.len())?;
+                if !self.magic.accepts(key) {
+                    return Err(Error::MagicVar { offset });
+                }
+                if let Some(digits) = &digits {
+                    if key == CONTENT_LENGTH {
+                        let written = check_content_length(value, digits.as_bytes(), offset)?;
+                        match first_written {
+                            Some(first) if first != written => {
+                                return Err(Error::ConflictingContentLength {
+                                    first: parse_length(first, 0)?,
+                                    second: parse_length(written, 0)?,
+                                    offset,
+                                });
+                            }
+                            _ => first_written = Some(written),
+                        }
+                    }
+                }
+            } else if let Part::Item(item) = part {
+                fit_u16(Field::Item, item.len())?;
+            }
+            size = size.saturating_add(part_len(part, digits.as_ref()));
+            Ok(())
+        })?;
         let append_content_length =
             first_written.is_none() && self.body_len.is_some_and(|len| len > 0);
         if let Some(digits) = digits.filter(|_| append_content_length) {
@@ -289,22 +330,22 @@ impl<'a> PacketBuilder<'a> {
     ///
     /// As [`encode`](Self::encode).
     pub fn encoded_len(&self) -> Result<usize, Error> {
-        Ok(HEADER_LEN + usize::from(self.plan()?.datasize))
+        Ok(self.plan()?.packet_len())
     }
 
-    /// Reserves the exact length once, then writes the packet at the end of `dst`; returns
-    /// the number of bytes written.
+    /// Grows `dst` once by the exact length, then writes the packet at its end; returns the
+    /// number of bytes written.
     ///
     /// # Errors
     ///
     /// Nothing is written on any error:
     /// - `EmptyKey`: a key of 0 bytes (offset where it would have been);
     /// - `LengthOverflow`: a key, value or item over 65535 bytes, or a block over 65535;
-    /// - `TooLarge`: a block over [`max_datasize`](Self::max_datasize);
-    /// - `MagicVar`: a code-affecting `UWSGI_*` key without [`allow_magic`](Self::allow_magic);
+    /// - `TooLarge`: a block over [`with_max_datasize`](Self::with_max_datasize);
+    /// - `MagicVar`: a magic var that the [magic policy](Self::with_magic_policy) refuses;
     /// - `ConflictingContentLength` / `InvalidContentLength`: a `CONTENT_LENGTH` that
-    ///   disagrees with [`body_len`](Self::body_len), or two that would be written with
-    ///   different bytes (a decoder refuses those, rule C3).
+    ///   disagrees with [`with_body_len`](Self::with_body_len), or two that would be written
+    ///   with different bytes (a decoder refuses those, rule C3).
     ///
     /// ```
     /// use bytes::BytesMut;
@@ -313,13 +354,19 @@ impl<'a> PacketBuilder<'a> {
     /// let big = vec![b'x'; 65536];
     /// let mut wire = BytesMut::new();
     /// let err = PacketBuilder::new(0).var("K", &big).encode(&mut wire).unwrap_err();
-    /// assert!(matches!(err, Error::LengthOverflow { field: Field::Value, len: 65536 }));
+    /// assert_eq!(err, Error::LengthOverflow { field: Field::Value, len: 65536 });
     /// assert!(wire.is_empty());
     /// ```
+    #[inline]
     pub fn encode(&self, dst: &mut BytesMut) -> Result<usize, Error> {
         let plan = self.plan()?;
-        dst.reserve(HEADER_LEN + usize::from(plan.datasize));
-        Ok(self.write(&plan, dst))
+        let len = plan.packet_len();
+        let start = dst.len();
+        dst.resize(start + len, 0);
+        if let Some(out) = dst.get_mut(start..) {
+            self.write(&plan, out);
+        }
+        Ok(len)
     }
 
     /// Writes the packet into any [`BufMut`]; returns the number of bytes written.
@@ -330,21 +377,25 @@ impl<'a> PacketBuilder<'a> {
     /// packet needs. Nothing is written on any error.
     pub fn encode_buf(&self, dst: &mut impl BufMut) -> Result<usize, Error> {
         let plan = self.plan()?;
-        let needed = HEADER_LEN + usize::from(plan.datasize);
+        let needed = plan.packet_len();
         if dst.remaining_mut() < needed {
             return Err(Error::BufferTooSmall {
                 needed,
                 available: dst.remaining_mut(),
             });
         }
-        Ok(self.write(&plan, dst))
+        let mut packet = vec![0; needed];
+        self.write(&plan, &mut packet);
+        dst.put_slice(&packet);
+        Ok(needed)
     }
 
     /// Writes the packet at the start of `dst`; returns the number of bytes written.
     ///
     /// # Errors
     ///
-    /// As [`encode_buf`](Self::encode_buf).
+    /// As [`encode`](Self::encode), and `BufferTooSmall` when `dst` is shorter than the
+    /// packet. Nothing is written on any error.
     ///
     /// ```
     /// use uwsgi_codec::PacketBuilder;
@@ -354,9 +405,16 @@ impl<'a> PacketBuilder<'a> {
     /// assert_eq!(&buf[..n], [0x64, 0, 0, 0]);
     /// # Ok::<(), uwsgi_codec::Error>(())
     /// ```
+    #[inline]
     pub fn encode_slice(&self, dst: &mut [u8]) -> Result<usize, Error> {
-        let mut dst = dst;
-        self.encode_buf(&mut dst)
+        let plan = self.plan()?;
+        let needed = plan.packet_len();
+        let available = dst.len();
+        let out = dst
+            .get_mut(..needed)
+            .ok_or(Error::BufferTooSmall { needed, available })?;
+        self.write(&plan, out);
+        Ok(needed)
     }
 
     /// The packet as a new `Vec`, allocated once at the exact length.
@@ -366,55 +424,61 @@ impl<'a> PacketBuilder<'a> {
     /// As [`encode`](Self::encode).
     pub fn to_vec(&self) -> Result<Vec<u8>, Error> {
         let plan = self.plan()?;
-        let mut out = Vec::with_capacity(HEADER_LEN + usize::from(plan.datasize));
+        let mut out = vec![0; plan.packet_len()];
         self.write(&plan, &mut out);
         Ok(out)
     }
 
-    fn write(&self, plan: &Plan, dst: &mut impl BufMut) -> usize {
-        Header::new(self.modifier1, plan.datasize, self.modifier2).encode(dst);
-        let digits = plan
-            .digits
-            .as_ref()
-            .map(Digits::as_bytes)
-            .unwrap_or_default();
-        for part in &self.parts {
-            match *part {
+    /// Writes the planned packet into `out`, which is exactly `plan.packet_len()` long.
+    #[inline]
+    fn write(&self, plan: &Plan, out: &mut [u8]) {
+        let Some((header, mut rest)) = out.split_first_chunk_mut::<HEADER_LEN>() else {
+            return;
+        };
+        *header = Header::new(self.modifier1, plan.datasize, self.modifier2).to_bytes();
+        let digits = plan.digits.as_ref();
+        // `plan` checked every length: the pieces fill `out` exactly, and nothing fails.
+        let _ = self.each_part(|part| {
+            match part {
                 Part::Var(key, value) => {
-                    let value = match plan.digits {
-                        Some(_) if key == CONTENT_LENGTH => filled(value, digits),
+                    let value = match digits {
+                        Some(digits) if key == CONTENT_LENGTH => filled(value, digits.as_bytes()),
                         _ => value,
                     };
-                    put_prefixed(dst, key);
-                    put_prefixed(dst, value);
+                    put_prefixed(&mut rest, key);
+                    put_prefixed(&mut rest, value);
                 }
-                Part::Item(item) => put_prefixed(dst, item),
-                Part::Raw(bytes) => dst.put_slice(bytes),
+                Part::Item(item) => put_prefixed(&mut rest, item),
+                Part::Raw(bytes) => put(&mut rest, bytes),
             }
+            Ok(())
+        });
+        if let Some(digits) = digits.filter(|_| plan.append_content_length) {
+            put_prefixed(&mut rest, CONTENT_LENGTH);
+            put_prefixed(&mut rest, digits.as_bytes());
         }
-        if plan.append_content_length {
-            put_prefixed(dst, CONTENT_LENGTH);
-            put_prefixed(dst, digits);
-        }
-        HEADER_LEN + usize::from(plan.datasize)
     }
 }
 
-/// Writes a length prefix and the bytes; `plan` has checked that the length fits.
-fn put_prefixed(dst: &mut impl BufMut, bytes: &[u8]) {
-    dst.put_u16_le(u16::try_from(bytes.len()).unwrap_or(u16::MAX));
-    dst.put_slice(bytes);
-}
-
-fn fit_u16(field: Field, len: usize) -> Result<usize, Error> {
-    if len > MAX_DATASIZE {
-        return Err(Error::LengthOverflow { field, len });
+/// The bytes a piece takes in the block, with `CONTENT_LENGTH` as it will be written.
+#[inline(always)]
+fn part_len(part: Part<'_>, digits: Option<&Digits>) -> usize {
+    match part {
+        Part::Var(key, value) => {
+            let value = match digits {
+                Some(digits) if key == CONTENT_LENGTH => filled(value, digits.as_bytes()),
+                _ => value,
+            };
+            4 + key.len() + value.len()
+        }
+        Part::Item(item) => 2 + item.len(),
+        Part::Raw(bytes) => bytes.len(),
     }
-    Ok(len)
 }
 
 /// The `CONTENT_LENGTH` value written for a caller's `value` when framing a body of
 /// `digits` (rule E7): an empty placeholder gets the digits, unless the body is empty.
+#[inline(always)]
 fn filled<'v>(value: &'v [u8], digits: &'v [u8]) -> &'v [u8] {
     if value.is_empty() && digits != b"0" {
         digits
@@ -449,17 +513,42 @@ mod tests {
 
     #[test]
     fn empty_placeholder_stays_empty_for_an_empty_body() {
-        let builder = PacketBuilder::new(0).var("CONTENT_LENGTH", "").body_len(0);
+        let builder = PacketBuilder::new(0)
+            .var("CONTENT_LENGTH", "")
+            .with_body_len(0);
         let wire = builder.to_vec().unwrap_or_default();
         assert_eq!(wire.len(), 22);
-        assert_eq!(builder.encoded_len().ok(), Some(22));
+        assert_eq!(builder.encoded_len(), Ok(22));
         assert!(wire.ends_with(b"CONTENT_LENGTH\x00\x00"));
     }
 
     #[test]
-    fn digits_of_edge_values() {
-        assert_eq!(Digits::new(0).as_bytes(), b"0");
-        assert_eq!(Digits::new(70000).as_bytes(), b"70000");
-        assert_eq!(Digits::new(u64::MAX).as_bytes(), b"18446744073709551615");
+    fn a_borrowed_slice_and_a_list_write_the_same_bytes() {
+        let pairs: [Pair<'_>; 3] = [(b"A", b"1"), (b"CONTENT_LENGTH", b""), (b"B", b"")];
+        let borrowed = PacketBuilder::new(0).with_vars(&pairs).with_body_len(12);
+        let listed = PacketBuilder::new(0)
+            .extend_vars(pairs.iter().copied())
+            .with_body_len(12);
+        assert_eq!(borrowed.to_vec(), listed.to_vec());
+        let mut added = PacketBuilder::new(0).with_vars(&pairs[..1]);
+        added = added.with_vars(&pairs[1..]).with_body_len(12);
+        assert_eq!(added.to_vec(), listed.to_vec());
+    }
+
+    #[test]
+    fn framed_body_len_reads_the_caller_s_content_length() {
+        let pairs: [Pair<'_>; 2] = [(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", b"5")];
+        let builder = PacketBuilder::new(0).with_vars(&pairs);
+        assert_eq!(builder.framed_body_len(CONTENT_LENGTH), Ok(5));
+        assert_eq!(builder.clone().with_body_len(7).framed_body_len(CONTENT_LENGTH), Ok(7));
+        let pairs: [Pair<'_>; 2] = [(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", b"6")];
+        assert_eq!(
+            PacketBuilder::new(0).with_vars(&pairs).framed_body_len(CONTENT_LENGTH),
+            Err(Error::ConflictingContentLength {
+                first: 5,
+                second: 6,
+                offset: 23
+            })
+        );
     }
 }

@@ -46,7 +46,7 @@ pub enum ContentHeaders {
 /// # Examples
 ///
 /// ```
-/// use uwsgi_codec::CgiMapping;
+/// use uwsgi_codec::cgi::CgiMapping;
 ///
 /// let mapping = CgiMapping::default();
 /// assert_eq!(mapping.var_name(b"User-Agent").as_deref(), Some(&b"HTTP_USER_AGENT"[..]));
@@ -131,7 +131,8 @@ impl CgiMapping {
 /// # Examples
 ///
 /// ```
-/// use uwsgi_codec::{NginxParams, PacketBuilder};
+/// use uwsgi_codec::PacketBuilder;
+/// use uwsgi_codec::cgi::NginxParams;
 ///
 /// let params = NginxParams {
 ///     request_method: b"GET",
@@ -144,7 +145,7 @@ impl CgiMapping {
 /// let keys: Vec<&[u8]> = params.pairs().map(|(k, _)| k).collect();
 /// assert_eq!(keys[..2], [&b"QUERY_STRING"[..], b"REQUEST_METHOD"]);
 /// assert!(!keys.contains(&&b"HTTPS"[..]));
-/// let wire = PacketBuilder::new(0).vars(params.pairs()).to_vec()?;
+/// let wire = PacketBuilder::new(0).extend_vars(params.pairs()).to_vec()?;
 /// # Ok::<(), uwsgi_codec::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

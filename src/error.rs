@@ -1,8 +1,5 @@
-//! [`Error`]: every way a packet, a body or an encoding can fail, with offsets.
+//! [`Error`]: what can go wrong while decoding or encoding one packet, with offsets.
 
-#[cfg(feature = "http")]
-use crate::http::HttpPart;
-use crate::response::HeadFault;
 use crate::sniff::ForeignProtocol;
 
 /// Which length-prefixed field of a block an error is about.
@@ -36,7 +33,7 @@ impl core::fmt::Display for Field {
     }
 }
 
-/// Why a `CONTENT_LENGTH` (or cache `size`) value is not a body length (PROTOCOL.md C2).
+/// Why a `CONTENT_LENGTH` (or cache `size`) value is not a body length (rule C2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContentLengthFault {
     /// A byte other than an ASCII digit: a sign, a space, a letter, `_`, `,` …
@@ -54,13 +51,16 @@ impl core::fmt::Display for ContentLengthFault {
     }
 }
 
-/// Everything that can go wrong while decoding or encoding uwsgi packets.
+/// What can go wrong while decoding or encoding one packet (the core layer).
 ///
 /// **Offsets count from the packet's first header byte**, so they match a hex dump of the
 /// packet: the header is at offsets 0 to 3 and the block starts at offset 4. Each variant is
 /// one fault and carries the numbers that explain it. After any error the stream that produced
 /// it is dead: resynchronising inside a uwsgi stream is how requests get smuggled.
-#[derive(Debug, thiserror::Error)]
+///
+/// The layers above have their own errors and wrap this one: `codec::Error` (a connection:
+/// bodies, I/O), `reply::Error` (the head of an HTTP reply) and `http::Error` (conversions).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Bytes 0 to 3 are the start of another protocol, not a uwsgi header (PROTOCOL.md §6).
@@ -170,15 +170,6 @@ pub enum Error {
         offset: usize,
     },
 
-    /// The input ended before the whole body arrived.
-    #[error("body ended after {received} of {expected} bytes")]
-    TruncatedBody {
-        /// The framed body length.
-        expected: u64,
-        /// Body bytes received.
-        received: u64,
-    },
-
     /// A magic `UWSGI_*` var that the configured policy refuses (PROTOCOL.md §9).
     #[error(
         "magic var at offset {offset} refused by policy (UWSGI_* vars steer the application server)"
@@ -197,30 +188,6 @@ pub enum Error {
         len: usize,
     },
 
-    /// The framed body is longer than the configured maximum (rule C9).
-    #[error("body of {len} bytes exceeds the configured maximum of {max}")]
-    BodyTooLarge {
-        /// The framed body length.
-        len: u64,
-        /// The configured maximum.
-        max: u64,
-    },
-
-    /// Encoding: more body bytes than the packet's `CONTENT_LENGTH` frames.
-    #[error("body chunk would make {received} body bytes, but the packet framed {expected}")]
-    BodyOverrun {
-        /// The framed body length.
-        expected: u64,
-        /// Body bytes given so far, the refused chunk included.
-        received: u64,
-    },
-
-    /// Reading from or writing to the connection failed (tokio-util's codecs need this).
-    #[cfg(feature = "codec")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "codec")))]
-    #[error("I/O error: {0}")]
-    Io(#[from] std::io::Error),
-
     /// Encoding into a slice: the packet does not fit; nothing was written.
     #[error("the encoded packet needs {needed} bytes, the buffer has {available}")]
     BufferTooSmall {
@@ -229,188 +196,94 @@ pub enum Error {
         /// The buffer's length.
         available: usize,
     },
-
-    /// Converting vars to an HTTP request (feature `http`): a var is not valid as the part
-    /// of the request it maps to (a method with a space, a header value with a line feed…).
-    #[cfg(feature = "http")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-    #[error("the var at offset {offset} is not a valid HTTP {part}")]
-    InvalidHttp {
-        /// Offset of the offending byte, or of the start of the value when no single byte is
-        /// to blame (counted like every offset: from the packet's first header byte).
-        offset: usize,
-        /// The part of the request that could not be made.
-        part: HttpPart,
-    },
-
-    /// Reading a reply: a first line that starts with `HTTP/` but is not
-    /// `HTTP/x.y NNN[ reason]`. Offsets in reply errors count from the reply's first byte.
-    #[error("invalid HTTP status line: unexpected byte at offset {offset} of the reply")]
-    InvalidStatusLine {
-        /// Offset of the offending byte.
-        offset: usize,
-    },
-
-    /// Reading a reply: a CGI `Status` header that is not `NNN[ reason]` with a code of 100
-    /// to 999 (nginx: `upstream sent invalid status`, 502).
-    #[error("invalid CGI Status header: unexpected byte at offset {offset} of the reply")]
-    InvalidStatus {
-        /// Offset of the offending byte (the end of the value if it is too short).
-        offset: usize,
-    },
-
-    /// Reading a reply: a line of the head is not a `name: value` header (nginx: `upstream
-    /// sent invalid header`, 502). Binary and uwsgi-framed replies end up here.
-    #[error("invalid reply header: {fault} at offset {offset} of the reply")]
-    InvalidResponseHeader {
-        /// Offset of the offending byte.
-        offset: usize,
-        /// What is wrong with the line.
-        fault: HeadFault,
-    },
-
-    /// Reading a reply: the head has not ended within the configured bound.
-    #[error("reply head exceeds the configured maximum of {max} bytes")]
-    ResponseHeadTooLarge {
-        /// The configured bound.
-        max: usize,
-    },
-
-    /// Reading a reply: the input ended inside the head (nginx: `upstream prematurely closed
-    /// connection while reading response header`, 502).
-    #[error("reply ended inside its head after {offset} bytes")]
-    TruncatedResponseHead {
-        /// Bytes of the reply received.
-        offset: usize,
-    },
 }
 
 impl Error {
     /// The variant's name, stable and machine-readable (as the test vectors spell it).
     pub fn kind(&self) -> &'static str {
-        match self {
-            Error::ForeignProtocol { .. } => "ForeignProtocol",
-            Error::TooLarge { .. } => "TooLarge",
-            Error::TruncatedLength { .. } => "TruncatedLength",
-            Error::Overrun { .. } => "Overrun",
-            Error::EmptyKey { .. } => "EmptyKey",
-            Error::TooManyVars { .. } => "TooManyVars",
-            Error::UnexpectedEof { .. } => "UnexpectedEof",
-            Error::DatagramLength { .. } => "DatagramLength",
-            Error::InvalidContentLength { .. } => "InvalidContentLength",
-            Error::ConflictingContentLength { .. } => "ConflictingContentLength",
-            Error::TruncatedBody { .. } => "TruncatedBody",
-            Error::MagicVar { .. } => "MagicVar",
-            Error::LengthOverflow { .. } => "LengthOverflow",
-            Error::BufferTooSmall { .. } => "BufferTooSmall",
-            Error::BodyTooLarge { .. } => "BodyTooLarge",
-            Error::BodyOverrun { .. } => "BodyOverrun",
-            #[cfg(feature = "http")]
-            Error::InvalidHttp { .. } => "InvalidHttp",
-            Error::InvalidStatusLine { .. } => "InvalidStatusLine",
-            Error::InvalidStatus { .. } => "InvalidStatus",
-            Error::InvalidResponseHeader { .. } => "InvalidResponseHeader",
-            Error::ResponseHeadTooLarge { .. } => "ResponseHeadTooLarge",
-            Error::TruncatedResponseHead { .. } => "TruncatedResponseHead",
-            #[cfg(feature = "codec")]
-            Error::Io(_) => "Io",
-        }
+        self.describe().0
     }
 
     /// The offset from the packet's first header byte that the error points at, if it has one.
     ///
     /// `ForeignProtocol` points at 0 and `TooLarge` at the datasize field (1).
     pub fn offset(&self) -> Option<usize> {
-        match *self {
-            Error::ForeignProtocol { .. } => Some(0),
-            Error::TooLarge { .. } => Some(1),
-            Error::TruncatedLength { offset, .. }
-            | Error::Overrun { offset, .. }
-            | Error::EmptyKey { offset }
-            | Error::TooManyVars { offset, .. }
-            | Error::UnexpectedEof { offset, .. }
-            | Error::InvalidContentLength { offset, .. }
-            | Error::ConflictingContentLength { offset, .. }
-            | Error::MagicVar { offset }
-            | Error::InvalidStatusLine { offset }
-            | Error::InvalidStatus { offset }
-            | Error::InvalidResponseHeader { offset, .. }
-            | Error::TruncatedResponseHead { offset } => Some(offset),
-            #[cfg(feature = "http")]
-            Error::InvalidHttp { offset, .. } => Some(offset),
-            Error::ResponseHeadTooLarge { .. } => None,
-            Error::DatagramLength { .. }
-            | Error::TruncatedBody { .. }
-            | Error::LengthOverflow { .. }
-            | Error::BufferTooSmall { .. }
-            | Error::BodyTooLarge { .. }
-            | Error::BodyOverrun { .. } => None,
-            #[cfg(feature = "codec")]
-            Error::Io(_) => None,
-        }
+        self.describe().1
     }
 
     /// A one-line hint for a person reading a log: what usually causes this error.
     pub fn hint(&self) -> &'static str {
-        match self {
-            Error::ForeignProtocol { .. } => {
-                "the message names the protocol and the fix: check what the front end sends to this port"
-            }
-            Error::TooLarge { .. } => {
-                "a large cookie or header set; raise the limit (up to 65535), as with uWSGI --buffer-size"
-            }
-            Error::TruncatedLength { .. } | Error::Overrun { .. } => {
-                "the sender miscounted a length (nginx <= 1.31.4 with a uwsgi_param name of 256+ bytes, or a raw uwsgi_string tail)"
-            }
-            Error::EmptyKey { .. } => {
-                "a zero-length key is invalid; often a trailing 00 00 or padding"
-            }
-            Error::TooManyVars { .. } => {
-                "raise or remove the pair limit: nginx sends one var per header"
-            }
-            Error::UnexpectedEof { .. } => {
-                "the peer closed the connection in the middle of a packet"
-            }
-            Error::DatagramLength { .. } => "a datagram must hold exactly 4 + datasize bytes",
-            Error::InvalidContentLength { .. } => {
-                "CONTENT_LENGTH must be empty or ASCII digits only, at most 18446744073709551615"
-            }
-            Error::ConflictingContentLength { .. } => {
-                "two framings of one body disagree: refuse the message, it cannot be framed safely"
-            }
-            Error::TruncatedBody { .. } => {
-                "the peer closed the connection before sending the whole body"
-            }
-            Error::MagicVar { .. } => {
-                "UWSGI_* vars came from a peer that the policy does not trust"
-            }
-            Error::LengthOverflow { .. } => {
-                "a key, value, item or block larger than 65535 bytes cannot be encoded"
-            }
-            Error::BufferTooSmall { .. } => "give a buffer of at least encoded_len() bytes",
-            Error::BodyTooLarge { .. } => "raise the body limit, as with uWSGI --limit-post",
-            Error::BodyOverrun { .. } => "send exactly as many body bytes as CONTENT_LENGTH says",
-            #[cfg(feature = "http")]
-            Error::InvalidHttp { .. } => {
-                "the front end sent a var that no HTTP request can carry (control bytes, a bad method or version)"
-            }
-            Error::InvalidStatusLine { .. } => {
-                "the reply starts with HTTP/ but not with a valid `HTTP/x.y NNN reason` line"
-            }
-            Error::InvalidStatus { .. } => {
-                "a CGI Status header must be three digits, optionally a space and a reason"
-            }
-            Error::InvalidResponseHeader { .. } => {
-                "not an HTTP reply: a binary or uwsgi-framed reply (ping, RPC) or a broken header line"
-            }
-            Error::ResponseHeadTooLarge { .. } => {
-                "the reply head never ended: raise the bound or check that the peer sends HTTP"
-            }
-            Error::TruncatedResponseHead { .. } => {
-                "the application server closed the connection before the end of the reply head"
-            }
-            #[cfg(feature = "codec")]
-            Error::Io(_) => "the connection failed",
+        self.describe().2
+    }
+
+    /// Name, offset and hint of every variant, in one table.
+    fn describe(&self) -> (&'static str, Option<usize>, &'static str) {
+        match *self {
+            Error::ForeignProtocol { .. } => (
+                "ForeignProtocol",
+                Some(0),
+                "the message names the protocol and the fix: check what the front end sends to this port",
+            ),
+            Error::TooLarge { .. } => (
+                "TooLarge",
+                Some(1),
+                "a large cookie or header set; raise the limit (up to 65535), as with uWSGI --buffer-size",
+            ),
+            Error::TruncatedLength { offset, .. } => (
+                "TruncatedLength",
+                Some(offset),
+                "the sender miscounted a length (nginx <= 1.31.4 with a uwsgi_param name of 256+ bytes, or a raw uwsgi_string tail)",
+            ),
+            Error::Overrun { offset, .. } => (
+                "Overrun",
+                Some(offset),
+                "the sender miscounted a length (nginx <= 1.31.4 with a uwsgi_param name of 256+ bytes, or a raw uwsgi_string tail)",
+            ),
+            Error::EmptyKey { offset } => (
+                "EmptyKey",
+                Some(offset),
+                "a zero-length key is invalid; often a trailing 00 00 or padding",
+            ),
+            Error::TooManyVars { offset, .. } => (
+                "TooManyVars",
+                Some(offset),
+                "raise or remove the pair limit: nginx sends one var per header",
+            ),
+            Error::UnexpectedEof { offset, .. } => (
+                "UnexpectedEof",
+                Some(offset),
+                "the peer closed the connection in the middle of a packet",
+            ),
+            Error::DatagramLength { .. } => (
+                "DatagramLength",
+                None,
+                "a datagram must hold exactly 4 + datasize bytes",
+            ),
+            Error::InvalidContentLength { offset, .. } => (
+                "InvalidContentLength",
+                Some(offset),
+                "CONTENT_LENGTH must be empty or ASCII digits only, at most 18446744073709551615",
+            ),
+            Error::ConflictingContentLength { offset, .. } => (
+                "ConflictingContentLength",
+                Some(offset),
+                "two framings of one body disagree: refuse the message, it cannot be framed safely",
+            ),
+            Error::MagicVar { offset } => (
+                "MagicVar",
+                Some(offset),
+                "UWSGI_* vars came from a peer that the policy does not trust",
+            ),
+            Error::LengthOverflow { .. } => (
+                "LengthOverflow",
+                None,
+                "a key, value, item or block larger than 65535 bytes cannot be encoded",
+            ),
+            Error::BufferTooSmall { .. } => (
+                "BufferTooSmall",
+                None,
+                "give a buffer of at least encoded_len() bytes",
+            ),
         }
     }
 }

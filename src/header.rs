@@ -2,11 +2,14 @@
 
 use bytes::BufMut;
 
-use crate::modifier::Modifier1;
+use crate::modifier::{Direction, Modifier1, PacketKind};
 use crate::status::Status;
 
 /// Length of the packet header: modifier1, datasize (2 bytes, little-endian), modifier2.
 pub const HEADER_LEN: usize = 4;
+
+/// The largest block the protocol can carry, and the default datasize limit (rule L1).
+pub const MAX_DATASIZE: usize = u16::MAX as usize;
 
 /// The packet header.
 ///
@@ -30,7 +33,7 @@ pub struct Header {
 impl Header {
     /// A header from its three fields.
     #[inline]
-    pub fn new(modifier1: Modifier1, datasize: u16, modifier2: u8) -> Self {
+    pub const fn new(modifier1: Modifier1, datasize: u16, modifier2: u8) -> Self {
         Header {
             modifier1,
             datasize,
@@ -79,6 +82,12 @@ impl Header {
     #[inline]
     pub fn packet_len(&self) -> usize {
         HEADER_LEN + usize::from(self.datasize)
+    }
+
+    /// The default kind of this packet travelling in `direction` ([`PacketKind::of`]).
+    #[inline]
+    pub fn kind(&self, direction: Direction) -> PacketKind {
+        PacketKind::of(self.modifier1, self.modifier2, direction)
     }
 }
 

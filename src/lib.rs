@@ -14,42 +14,44 @@
 
 extern crate alloc;
 
-mod array;
-mod builder;
-mod cgi;
-#[cfg(feature = "codec")]
-mod codec;
-mod error;
+// The core: no I/O, no_std + alloc. Each module imports only the ones listed before it.
 mod escape;
-mod header;
-#[cfg(feature = "http")]
-mod http;
-mod magic;
-mod modifier;
-mod packet;
-mod response;
-mod sniff;
 mod status;
+mod modifier;
+mod header;
+mod sniff;
+mod magic;
+mod error;
+mod wire;
+mod body;
 mod vars;
+mod array;
+mod packet;
+mod owned;
+mod parser;
+mod builder;
 
-#[cfg(feature = "http")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub use self::http::{HostVar, HttpPart, RequestVars, RequestVarsConfig, request, request_parts};
-pub use array::{Array, ArrayIter};
-pub use builder::PacketBuilder;
-pub use cgi::{CgiMapping, ContentHeaders, NginxParams, RepeatedHeaders, Underscores};
+// The layers above the core, each in its own namespace.
+pub mod cgi;
 #[cfg(feature = "codec")]
 #[cfg_attr(docsrs, doc(cfg(feature = "codec")))]
-pub use codec::{ClientCodec, Frame, RpcReply, ServerCodec};
+pub mod codec;
+pub mod reply;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
+
+pub use array::{Array, ArrayIter};
+pub use body::parse_length;
+pub use builder::{PacketBuilder, Pair};
 pub use error::{ContentLengthFault, Error, Field};
 pub use escape::Escaped;
-pub use header::{HEADER_LEN, Header};
+pub use header::{HEADER_LEN, Header, MAX_DATASIZE};
 pub use magic::{MagicClass, MagicPolicy, magic_class};
 pub use modifier::{BlockKind, BodyFraming, Direction, Modifier1, PacketKind};
-pub use packet::{Block, MAX_DATASIZE, Packet, PacketRef, Parser};
-pub use response::{
-    DEFAULT_MAX_HEAD_LEN, HeadFault, ResponseHead, ResponseHeadParser, StatusSource,
-};
+pub use owned::Packet;
+pub use packet::{Block, PacketRef};
+pub use parser::Parser;
 pub use sniff::{ForeignProtocol, sniff};
 pub use status::Status;
-pub use vars::{Vars, VarsIter, parse_length};
+pub use vars::{Vars, VarsIter};

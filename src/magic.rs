@@ -28,6 +28,7 @@ const ROUTING_ONLY: [&[u8]; 3] = [b"UWSGI_CACHE_GET", b"UWSGI_APPID", b"UWSGI_SC
 /// assert_eq!(magic_class(b"UWSGI_SCHEME"), Some(MagicClass::Routing));
 /// assert_eq!(magic_class(b"HTTP_UWSGI_FILE"), None);
 /// ```
+#[inline]
 pub fn magic_class(key: &[u8]) -> Option<MagicClass> {
     if !key.starts_with(b"UWSGI_") {
         None
@@ -38,14 +39,21 @@ pub fn magic_class(key: &[u8]) -> Option<MagicClass> {
     }
 }
 
-/// What the decoder does with magic vars (rule M2). The default allows them all: trusted
-/// front ends legitimately send `UWSGI_SCHEME` and the like.
+/// Which magic vars are let through, on both sides (rules M2 and M3): the parser refuses the
+/// others with `Error::MagicVar` when decoding, the builder when encoding.
+///
+/// The parser's default is [`Allow`](Self::Allow): trusted front ends legitimately send
+/// `UWSGI_SCHEME` and the like. The builder's default is [`RoutingOnly`](Self::RoutingOnly): a
+/// front end should not make an application server run code unless it means to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum MagicPolicy {
-    /// Accept every var (the default; uWSGI's own behaviour).
+    /// Accept every var (the parser's default; uWSGI's own behaviour).
     #[default]
     Allow,
-    /// Refuse any `UWSGI_*` key with `Error::MagicVar`: for peers you do not trust.
+    /// Accept the routing-only magic vars (`UWSGI_SCHEME`, `UWSGI_APPID`, `UWSGI_CACHE_GET`)
+    /// and refuse the code- and process-affecting ones (the builder's default).
+    RoutingOnly,
+    /// Refuse any `UWSGI_*` key: for peers you do not trust.
     Refuse,
     /// Refuse every `UWSGI_*` key but these exact ones.
     AllowOnly(Vec<Vec<u8>>),
@@ -53,9 +61,19 @@ pub enum MagicPolicy {
 
 impl MagicPolicy {
     /// Whether a pair with this key is accepted.
+    ///
+    /// ```
+    /// use uwsgi_codec::MagicPolicy;
+    ///
+    /// assert!(MagicPolicy::RoutingOnly.accepts(b"UWSGI_SCHEME"));
+    /// assert!(!MagicPolicy::RoutingOnly.accepts(b"UWSGI_FILE"));
+    /// assert!(MagicPolicy::Refuse.accepts(b"PATH_INFO"));
+    /// ```
+    #[inline]
     pub fn accepts(&self, key: &[u8]) -> bool {
         match self {
             MagicPolicy::Allow => true,
+            MagicPolicy::RoutingOnly => magic_class(key) != Some(MagicClass::CodeOrProcess),
             MagicPolicy::Refuse => magic_class(key).is_none(),
             MagicPolicy::AllowOnly(allowed) => {
                 magic_class(key).is_none() || allowed.iter().any(|a| a.as_slice() == key)

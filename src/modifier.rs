@@ -1,8 +1,6 @@
 //! What the header's modifier bytes mean: [`Modifier1`] names, and the [`PacketKind`] that
 //! decides how a block is read and whether a body follows (PROTOCOL.md §2.4 and §3).
 
-use crate::header::Header;
-
 /// The packet type byte (header byte 0). Opaque: every value is kept as it is, named or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Modifier1(pub u8);
@@ -100,8 +98,6 @@ modifiers! {
     RELOAD = 97, "reload";
     /// Brutal reload.
     RELOAD_BRUTAL = 98, "brutal reload";
-    /// Configuration request from the master; read as a request family (§11 case 9).
-    CONFIG_REQUEST = 99, "config request";
     /// Ping (modifier2 0) and pong (modifier2 1).
     PING = 100, "ping";
     /// Echo: the payload comes back raw, with no header.
@@ -132,28 +128,53 @@ impl Modifier1 {
     /// Whether this is a request family (R in PROTOCOL.md §3): vars block, `CONTENT_LENGTH`
     /// body, raw HTTP reply. Unlisted values are request families: a front end configured with
     /// `uwsgi_modifier1 N` sends vars and a body.
-    #[inline]
+    #[inline(always)]
     pub fn is_request_family(self, modifier2: u8) -> bool {
-        match self.0 {
-            173 => (2..=4).contains(&modifier2),
-            // 99 is missing on purpose: PROTOCOL.md §11 case 9 pins it as a request family.
-            1..=3
-            | 10
-            | 17
-            | 22
-            | 31..=33
-            | 48
-            | 72..=74
-            | 95..=98
-            | 100
-            | 101
-            | 109..=111
-            | 115
-            | 123
-            | 200
-            | 224
-            | 255 => false,
-            _ => true,
+        match self {
+            Modifier1::RPC => (2..=4).contains(&modifier2),
+            Modifier1(m1) => NOT_REQUEST_FAMILY[usize::from(m1 >> 6)] & (1 << (m1 & 63)) == 0,
+        }
+    }
+}
+
+/// The listed modifier1 values that are not request families (PROTOCOL.md §3), one bit each:
+/// a packet's kind costs one load. 99 is missing on purpose: §3 does not list it, and §11
+/// case 9 reads an unlisted modifier1 as a request family.
+// Indexing in a const item is checked when the crate compiles: it cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
+const NOT_REQUEST_FAMILY: [u64; 4] = {
+    let listed: &[u8] = &[
+        1, 2, 3, 10, 17, 22, 31, 32, 33, 48, 72, 73, 74, 95, 96, 97, 98, 100, 101, 109, 110, 111,
+        115, 123, 173, 200, 224, 255,
+    ];
+    let mut bits = [0u64; 4];
+    let mut i = 0;
+    while i < listed.len() {
+        let m1 = listed[i] as usize;
+        bits[m1 >> 6] |= 1 << (m1 & 63);
+        i += 1;
+    }
+    bits
+};
+
+impl Modifier1 {
+    /// Whether the reply to a request with this modifier1 and `modifier2` is a uwsgi packet
+    /// (pong, RPC modifier2 0 and 5, signal and spooler status, cache), rather than raw bytes
+    /// until the connection ends (the HTTP response to a request family, the echo payload, an
+    /// RPC modifier2 1 value): PROTOCOL.md §2.5.
+    ///
+    /// ```
+    /// use uwsgi_codec::Modifier1;
+    ///
+    /// assert!(Modifier1::PING.framed_reply(0));
+    /// assert!(!Modifier1::WSGI.framed_reply(0));
+    /// assert!(!Modifier1::RPC.framed_reply(1));
+    /// ```
+    pub fn framed_reply(self, modifier2: u8) -> bool {
+        match (self, modifier2) {
+            (Modifier1::ECHO, _) | (Modifier1::RPC, 1) => false,
+            (Modifier1::RPC, 5) => true,
+            (m1, m2) => !m1.is_request_family(m2),
         }
     }
 }
@@ -248,27 +269,28 @@ impl PacketKind {
         PacketKind { block, body }
     }
 
-    /// The default kind of a packet with this header travelling in this direction
+    /// The default kind of a packet with these modifiers travelling in this direction
     /// (PROTOCOL.md §2.4 and §3 rule 2).
     ///
     /// ```
-    /// use uwsgi_codec::{BlockKind, BodyFraming, Direction, Header, Modifier1, PacketKind};
+    /// use uwsgi_codec::{BlockKind, Direction, Modifier1, PacketKind};
     ///
-    /// let rpc = Header::new(Modifier1::RPC, 13, 0);
-    /// assert_eq!(PacketKind::of(&rpc, Direction::Request).block, BlockKind::Array);
-    /// assert_eq!(PacketKind::of(&rpc, Direction::Reply).block, BlockKind::Raw);
-    /// let wsgi = Header::new(Modifier1::WSGI, 62, 0);
-    /// assert_eq!(PacketKind::of(&wsgi, Direction::Request), PacketKind::REQUEST);
+    /// let rpc = PacketKind::of(Modifier1::RPC, 0, Direction::Request);
+    /// assert_eq!(rpc.block, BlockKind::Array);
+    /// assert_eq!(PacketKind::of(Modifier1::RPC, 0, Direction::Reply).block, BlockKind::Raw);
+    /// assert_eq!(PacketKind::of(Modifier1::WSGI, 0, Direction::Request), PacketKind::REQUEST);
     /// ```
-    #[inline]
-    pub fn of(header: &Header, direction: Direction) -> PacketKind {
+    #[inline(always)]
+    pub fn of(modifier1: Modifier1, modifier2: u8, direction: Direction) -> PacketKind {
+        if direction == Direction::Request && modifier1.is_request_family(modifier2) {
+            return PacketKind::REQUEST;
+        }
         let vars_then = |body| PacketKind::new(BlockKind::Vars, body);
         let array = PacketKind::new(BlockKind::Array, BodyFraming::None);
-        match (direction, header.modifier1, header.modifier2) {
+        match (direction, modifier1, modifier2) {
             (_, Modifier1::CACHE, 17) => vars_then(BodyFraming::CacheSize),
             (_, Modifier1::RPC, 5) => vars_then(BodyFraming::ContentLength),
             (Direction::Reply, _, _) => PacketKind::RAW,
-            (Direction::Request, m1, m2) if m1.is_request_family(m2) => PacketKind::REQUEST,
             (Direction::Request, Modifier1::SPOOLER | Modifier1::SUBSCRIPTION, _) => {
                 vars_then(BodyFraming::None)
             }
@@ -285,7 +307,7 @@ mod tests {
     use super::*;
 
     fn kind(m1: u8, m2: u8, direction: Direction) -> PacketKind {
-        PacketKind::of(&Header::new(Modifier1(m1), 0, m2), direction)
+        PacketKind::of(Modifier1(m1), m2, direction)
     }
 
     #[test]
@@ -298,6 +320,21 @@ mod tests {
                     "m1 {m1}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn the_bitmap_matches_the_names() {
+        // Every named value is listed in §3; all but the request-family handlers and 99 are
+        // not request families.
+        let handlers = [0, 5, 6, 7, 8, 9, 11, 14, 15, 18, 19, 23, 24, 25, 27, 28, 30, 35, 250];
+        for m1 in 0..=255u8 {
+            let named_service = Modifier1(m1).name().is_some() && !handlers.contains(&m1);
+            assert_eq!(
+                Modifier1(m1).is_request_family(0),
+                !named_service,
+                "m1 {m1}"
+            );
         }
     }
 

@@ -100,6 +100,31 @@ pub fn sniff(buf: &[u8]) -> Option<ForeignProtocol> {
     let &[b0, b1, b2, b3, ..] = buf else {
         return None;
     };
+    // Most headers start with a byte no pattern starts with (0 for WSGI): one table lookup.
+    if !STARTS_A_PATTERN[usize::from(b0)] {
+        return None;
+    }
+    sniff_four([b0, b1, b2, b3])
+}
+
+/// The first bytes of the patterns below.
+// Indexing in a const item is checked when the crate compiles: it cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
+const STARTS_A_PATTERN: [bool; 256] = {
+    let mut table = [false; 256];
+    let firsts = b"GPHDOCTS\r\x16\x01123456789";
+    let mut i = 0;
+    while i < firsts.len() {
+        table[firsts[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+#[cold]
+#[inline(never)]
+fn sniff_four(four: [u8; 4]) -> Option<ForeignProtocol> {
+    let [b0, b1, b2, b3] = four;
     let four = [b0, b1, b2, b3];
     let digit = |b: u8| b.is_ascii_digit();
     let nonzero_digit = |b: u8| (b'1'..=b'9').contains(&b);
@@ -144,6 +169,18 @@ mod tests {
         assert_eq!(sniff(&[0x48, 0, 0, 0]), None);
         assert_eq!(sniff(b"HEAD"), Some(ForeignProtocol::HttpRequest));
         assert_eq!(sniff(b"HTTP"), Some(ForeignProtocol::HttpResponse));
+    }
+
+    #[test]
+    fn every_pattern_starts_with_a_listed_byte() {
+        for b0 in 0..=255u8 {
+            for rest in [*b"ET ", *b"OST", *b"RI ", *b"ROX", *b"\n\r\n", *b"SH-", *b"TTP", *b"\x03\x01\x02", *b"\x01\x00\x01", *b"0:x", *b"23:", *b"234"] {
+                let four = [b0, rest[0], rest[1], rest[2]];
+                if sniff_four(four).is_some() {
+                    assert!(STARTS_A_PATTERN[usize::from(b0)], "{four:?}");
+                }
+            }
+        }
     }
 
     #[test]

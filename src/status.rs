@@ -8,10 +8,12 @@
 pub enum Status<T> {
     /// The value, complete.
     Complete(T),
-    /// Exactly this many more bytes are needed before the next step can be taken.
+    /// At least this many more bytes are needed before the next step can be taken; never zero.
     ///
-    /// Before the header is complete this counts the header bytes still missing; after it, the
-    /// bytes still missing from the whole packet. It is never zero.
+    /// For a packet the count is exact: before the header is complete it counts the header
+    /// bytes still missing, after it the bytes still missing from the whole packet. Where the
+    /// end cannot be known in advance (the head of an HTTP reply ends at an empty line), it is
+    /// a lower bound.
     Incomplete(usize),
 }
 

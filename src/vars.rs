@@ -1,31 +1,42 @@
-//! [`Vars`]: a vars block ("uwsgi dictionary"), validated once, then read without errors.
+//! [`Vars`]: a vars block ("uwsgi dictionary"), validated by one walk that also indexes it, so
+//! that reading the pairs afterwards costs no second walk.
+//!
+//! Each pair's position depends on the lengths before it, so a walk of the block is a chain
+//! of dependent loads, and that chain is what bounds the speed of any parser of this format.
+//! The validating walk records the key and value lengths of the first [`INDEXED`] pairs; `iter`,
+//! `get`, `get_many` and the body length read them back without following the chain again.
 
-use crate::error::{ContentLengthFault, Error, Field};
+use crate::body::{CONTENT_LENGTH, length_of};
+use crate::error::{Error, Field};
+use crate::escape::Escaped;
 use crate::header::HEADER_LEN;
 use crate::magic::MagicPolicy;
+use crate::wire::prefixed;
 
-/// A length-prefixed field (`u16` little-endian length, then that many bytes) at the start
-/// of `block[pos..]`, read with nom's complete parsers: running out inside a block of known
-/// length is a fault, named with the offsets of rules V1 to V5 and A2. Off the hot path.
-pub(crate) fn length_prefixed(block: &[u8], pos: usize, field: Field) -> Result<&[u8], Error> {
-    use nom::Parser;
-    use nom::bytes::complete::take;
-    use nom::number::complete::le_u16;
+/// How many pairs of a block the validating walk remembers the place of. Real nginx requests
+/// carry 15 to 40 vars; the pairs after these are found by walking on from the last one.
+pub(crate) const INDEXED: usize = 32;
 
-    let offset = pos + HEADER_LEN;
-    let input = block.get(pos..).unwrap_or_default();
-    let (after_len, len) = le_u16::<_, ()>
-        .parse(input)
-        .map_err(|_| Error::TruncatedLength { field, offset })?;
-    let (_, bytes) = take::<_, _, ()>(len)
-        .parse(after_len)
-        .map_err(|_| Error::Overrun {
-            field,
-            offset,
-            len: usize::from(len),
-            available: after_len.len(),
-        })?;
-    Ok(bytes)
+/// What the validating walk learned about a block: how many pairs it holds, and the key and
+/// value lengths of its first [`INDEXED`] pairs (`klen | vlen << 16`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Index {
+    count: u32,
+    lens: [u32; INDEXED],
+}
+
+impl Index {
+    const EMPTY: Index = Index {
+        count: 0,
+        lens: [0; INDEXED],
+    };
+
+    /// The lengths recorded, one entry per indexed pair.
+    #[inline]
+    fn lens(&self) -> &[u32] {
+        let indexed = (self.count as usize).min(INDEXED);
+        self.lens.get(..indexed).unwrap_or_default()
+    }
 }
 
 /// What a vars block is checked against besides its grammar.
@@ -37,122 +48,113 @@ pub(crate) struct VarsRules {
     pub(crate) magic: MagicPolicy,
 }
 
-/// What validating a vars block found: the pair count and the body-length var.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Walked {
-    pub(crate) count: usize,
-    pub(crate) length: LengthVar,
+impl VarsRules {
+    pub(crate) const DEFAULT: VarsRules = VarsRules {
+        max_vars: None,
+        magic: MagicPolicy::Allow,
+    };
+
+    /// Whether these are the default rules, which a valid grammar always passes.
+    #[inline(always)]
+    fn is_default(&self) -> bool {
+        self.max_vars.is_none() && matches!(self.magic, MagicPolicy::Allow)
+    }
+
+    /// Whether a block whose grammar is valid passes the pair limit and the magic policy.
+    fn admit(&self, vars: &Vars<'_>) -> bool {
+        self.max_vars.is_none_or(|max| vars.len() <= max)
+            && (self.magic == MagicPolicy::Allow || vars.iter().all(|(k, _)| self.magic.accepts(k)))
+    }
 }
 
-/// Splits the pair at the start of `bytes` into key, value and what follows.
+/// The grammar alone, in one pass, recording the lengths of the first pairs in `lens`: the
+/// number of pairs, or `None` for any fault (`fault` names it).
+///
+/// Two bounds checks per pair: the key must end at least 2 bytes before the block does (which
+/// proves the value length readable), and the next pair must start inside the block. A value
+/// that overruns the block moves `pos` past its end; the loop stops and `pos == len` fails.
 #[inline(always)]
-fn split_pair(bytes: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let (&klen, rest) = bytes.split_first_chunk::<2>()?;
-    let (key, rest) = rest.split_at_checked(usize::from(u16::from_le_bytes(klen)))?;
-    let (&vlen, rest) = rest.split_first_chunk::<2>()?;
-    let (value, rest) = rest.split_at_checked(usize::from(u16::from_le_bytes(vlen)))?;
-    Some((key, value, rest))
-}
-
-/// Where the var that frames the body sits in a block, found by the validating walk so that
-/// the body length costs no second walk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum LengthVar {
-    /// No such var: the body is empty (rule C1).
-    #[default]
-    Absent,
-    /// Exactly one, with its value at `start..start + len` of the block.
-    Once { start: u16, len: u16 },
-    /// More than one: rule C3 needs them all compared.
-    Repeated,
-}
-
-impl LengthVar {
-    fn saw(&mut self, start: usize, len: usize) {
-        *self = match (*self, u16::try_from(start), u16::try_from(len)) {
-            (LengthVar::Absent, Ok(start), Ok(len)) => LengthVar::Once { start, len },
-            _ => LengthVar::Repeated,
+fn walk(block: &[u8], lens: &mut [u32]) -> Option<usize> {
+    let mut pos = 0;
+    let mut indexed = 0;
+    for slot in lens.iter_mut() {
+        let Some((klen, vlen, next)) = pair_lengths(block, pos) else {
+            break;
         };
+        *slot = klen | vlen << 16;
+        indexed += 1;
+        pos = next;
     }
-}
-
-/// Checks `block` against rules V1 to V10 (and the optional pair and magic rules) in one pass,
-/// returning what the walk found (pairs, where the var named `length_key` is). Offsets in
-/// errors count from the header's first byte.
-#[inline]
-pub(crate) fn validate(
-    block: &[u8],
-    rules: &VarsRules,
-    length_key: &[u8],
-) -> Result<Walked, Error> {
-    if rules.max_vars.is_none() && rules.magic == MagicPolicy::Allow {
-        if let Some(walked) = walk(block, length_key) {
-            return Ok(walked);
+    let mut count = indexed;
+    if indexed == lens.len() {
+        while let Some((_, _, next)) = pair_lengths(block, pos) {
+            count += 1;
+            pos = next;
         }
     }
-    validate_strict(block, rules, length_key)
+    (pos == block.len()).then_some(count)
 }
 
-/// The hot path: the grammar alone, one bounds check per length, `None` on any fault (the
-/// strict walk then says which). Each pair's position depends on the lengths before it, so
-/// this chain of loads is what bounds the speed of any parser of this format.
-#[inline]
-fn walk(block: &[u8], length_key: &[u8]) -> Option<Walked> {
-    let mut rest = block;
-    let mut walked = Walked::default();
-    while let Some((&klen, after)) = rest.split_first_chunk::<2>() {
-        let klen = usize::from(u16::from_le_bytes(klen));
-        if klen == 0 {
-            return None;
-        }
-        let (key, after) = after.split_at_checked(klen)?;
-        let (&vlen, after) = after.split_first_chunk::<2>()?;
-        let (value, after) = after.split_at_checked(usize::from(u16::from_le_bytes(vlen)))?;
-        if klen == length_key.len() && key == length_key {
-            walked
-                .length
-                .saw(block.len() - value.len() - after.len(), value.len());
-        }
-        walked.count += 1;
-        rest = after;
-    }
-    rest.is_empty().then_some(walked)
+/// The key and value lengths of the pair at `pos` and where the next one starts; `None` at
+/// the end of the block or for a pair that cannot be read (an empty key, lengths past the end).
+#[inline(always)]
+fn pair_lengths(block: &[u8], pos: usize) -> Option<(u32, u32, usize)> {
+    let &[k0, k1] = block.get(pos..pos + 2)? else {
+        return None;
+    };
+    let klen = u16::from_le_bytes([k0, k1]);
+    let value_at = pos + 4 + usize::from(klen);
+    let &[v0, v1] = block.get(value_at - 2..value_at)? else {
+        return None;
+    };
+    let vlen = u16::from_le_bytes([v0, v1]);
+    (klen != 0).then_some((u32::from(klen), u32::from(vlen), value_at + usize::from(vlen)))
 }
 
-/// The walk that names the fault: rules V1 to V5 with their offsets, the pair limit and the
-/// magic policy. It is the only walk when a pair limit or magic policy is set, and otherwise
-/// runs only for a bad block.
+/// The first fault of a block that `walk` or the rules refused: rules V1 to V5 with their
+/// offsets (nom's strict parsers), the pair limit and the magic policy, in wire order.
+#[cold]
 #[inline(never)]
-fn validate_strict(block: &[u8], rules: &VarsRules, length_key: &[u8]) -> Result<Walked, Error> {
-    let (mut pos, mut walked) = (0, Walked::default());
-    while pos < block.len() {
-        let at = pos + HEADER_LEN;
-        if rules.max_vars == Some(walked.count) {
-            return Err(Error::TooManyVars {
-                max: walked.count,
+fn fault(block: &[u8], rules: &VarsRules) -> Error {
+    let mut input = block;
+    let mut count = 0;
+    while !input.is_empty() {
+        let at = HEADER_LEN + block.len() - input.len();
+        if rules.max_vars == Some(count) {
+            return Error::TooManyVars {
+                max: count,
                 offset: at,
-            });
+            };
         }
-        let key = length_prefixed(block, pos, Field::Key)?;
+        let (rest, key) = match prefixed(Field::Key, input) {
+            Ok(field) => field,
+            Err(fault) => return fault.into_error(block),
+        };
         if key.is_empty() {
-            return Err(Error::EmptyKey { offset: at });
+            return Error::EmptyKey { offset: at };
         }
-        let value = length_prefixed(block, pos + 2 + key.len(), Field::Value)?;
+        let (rest, _) = match prefixed(Field::Value, rest) {
+            Ok(field) => field,
+            Err(fault) => return fault.into_error(block),
+        };
         if !rules.magic.accepts(key) {
-            return Err(Error::MagicVar { offset: at });
+            return Error::MagicVar { offset: at };
         }
-        if key == length_key {
-            walked.length.saw(pos + 4 + key.len(), value.len());
-        }
-        walked.count += 1;
-        pos += 4 + key.len() + value.len();
+        count += 1;
+        input = rest;
     }
-    Ok(walked)
+    // Unreachable for a block that `walk` and the rules refused; an empty key is the one
+    // fault `walk` can see that the loop above names in every case.
+    Error::EmptyKey {
+        offset: HEADER_LEN + block.len(),
+    }
 }
 
 /// A validated vars block: key/value pairs in wire order, duplicates kept, bytes as sent.
 ///
-/// Validation happened once, when the block was parsed; reading it cannot fail.
+/// Validation happened once, when the block was parsed; reading it cannot fail. The vars of a
+/// parsed packet ([`PacketRef::vars`](crate::PacketRef::vars)) come with the index that the
+/// validating walk made, so reading them does not walk the block again.
 ///
 /// # Examples
 ///
@@ -169,10 +171,11 @@ fn validate_strict(block: &[u8], rules: &VarsRules, length_key: &[u8]) -> Result
 /// assert_eq!(vars.get_all("HTTP_X").collect::<Vec<_>>(), [b"a", b"b"]);
 /// # Ok::<(), uwsgi_codec::Error>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub struct Vars<'a> {
     block: &'a [u8],
-    count: usize,
+    /// What the validating walk learned: the pair count and the first pairs' lengths.
+    index: Index,
 }
 
 impl<'a> Vars<'a> {
@@ -196,51 +199,105 @@ impl<'a> Vars<'a> {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn parse(block: &'a [u8]) -> Result<Vars<'a>, Error> {
-        Self::parse_with(block, &VarsRules::default())
+        Vars::validate(block, &VarsRules::DEFAULT)
     }
 
-    /// A block that `validate` already accepted with `count` pairs.
+    /// Checks `block` against rules V1 to V10 and `rules` (pair limit, magic policy) in one
+    /// walk that also indexes it. Offsets in errors count from the header's first byte.
+    #[inline(always)]
+    pub(crate) fn validate(block: &'a [u8], rules: &VarsRules) -> Result<Vars<'a>, Error> {
+        let mut vars = Vars::unvalidated(block);
+        vars.validate_into(rules)?;
+        Ok(vars)
+    }
+
+    /// Validates the block into `self` in place, as `validate` does: no copy of the index.
+    #[inline(always)]
+    pub(crate) fn validate_into(&mut self, rules: &VarsRules) -> Result<(), Error> {
+        let block = self.block;
+        match walk(block, &mut self.index.lens) {
+            Some(count) => {
+                self.index.count = count as u32;
+                if rules.is_default() || rules.admit(self) {
+                    return Ok(());
+                }
+            }
+            None => self.index.count = 0,
+        }
+        self.index.count = 0;
+        Err(fault(block, rules))
+    }
+
+    /// The block, not validated yet: what `validate_into` fills in place.
+    #[inline(always)]
+    pub(crate) fn unvalidated(block: &'a [u8]) -> Vars<'a> {
+        Vars {
+            block,
+            index: Index::EMPTY,
+        }
+    }
+
+    /// The vars of a block that `validate` accepted into `index`.
     #[inline]
-    pub(crate) fn from_validated(block: &'a [u8], count: usize) -> Vars<'a> {
-        Vars { block, count }
+    pub(crate) fn indexed(block: &'a [u8], index: Index) -> Vars<'a> {
+        Vars { block, index }
     }
 
-    pub(crate) fn parse_with(block: &'a [u8], rules: &VarsRules) -> Result<Vars<'a>, Error> {
-        let walked = validate(block, rules, b"")?;
-        Ok(Vars::from_validated(block, walked.count))
+    /// The index that the validating walk made.
+    #[inline]
+    pub(crate) fn index(&self) -> Index {
+        self.index
     }
 
     /// The number of pairs, duplicates included.
+    #[inline]
     pub fn len(&self) -> usize {
-        self.count
+        self.index.count as usize
     }
 
     /// Whether the block has no pairs (datasize 0 is valid: rule V7).
+    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.index.count == 0
     }
 
     /// The raw block bytes, exactly as received.
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.block
     }
 
     /// Every pair, in wire order.
     #[inline]
-    pub fn iter(&self) -> VarsIter<'a> {
+    pub fn iter(&self) -> VarsIter<'_, 'a> {
+        let lens = self.index.lens();
         VarsIter {
-            block: self.block,
+            len: self.block.len(),
             rest: self.block,
+            lens: lens.iter(),
+            walked: self.len() - lens.len(),
+        }
+    }
+
+    /// Every pair, in wire order, found by walking the block without the index: an iterator
+    /// that owns what it needs.
+    pub(crate) fn into_walk(self) -> VarsIter<'static, 'a> {
+        VarsIter {
+            len: self.block.len(),
+            rest: self.block,
+            lens: [].iter(),
+            walked: self.len(),
         }
     }
 
     /// The value of the **last** pair with this exact key (rule V10), as uWSGI and WSGI
     /// environs see it.
+    #[inline]
     pub fn get(&self, key: impl AsRef<[u8]>) -> Option<&'a [u8]> {
         self.get_all(key).last()
     }
 
-    /// The last value of each of `keys`, found in one walk over the block: what a server
+    /// The last value of each of `keys`, found in one pass over the pairs: what a server
     /// does to read the few vars it routes on (`REQUEST_METHOD`, `PATH_INFO`, …).
     ///
     /// ```
@@ -269,7 +326,7 @@ impl<'a> Vars<'a> {
     }
 
     /// The values of every pair with this exact key, in wire order.
-    pub fn get_all<K: AsRef<[u8]>>(&self, key: K) -> impl Iterator<Item = &'a [u8]> + use<'a, K> {
+    pub fn get_all<K: AsRef<[u8]>>(&self, key: K) -> impl Iterator<Item = &'a [u8]> + use<'_, 'a, K> {
         self.iter()
             .filter(move |(k, _)| *k == key.as_ref())
             .map(|(_, v)| v)
@@ -282,10 +339,12 @@ impl<'a> Vars<'a> {
         self.get(key).map(core::str::from_utf8)
     }
 
-    /// Every pair with the offset of its key length from the header's first byte.
-    pub fn iter_with_offsets(&self) -> impl Iterator<Item = (usize, &'a [u8], &'a [u8])> + use<'a> {
+    /// Every pair with the offset of its key length, counted from the header's first byte.
+    pub fn iter_with_offsets(
+        &self,
+    ) -> impl Iterator<Item = (usize, &'a [u8], &'a [u8])> + use<'_, 'a> {
         let mut iter = self.iter();
-        core::iter::from_fn(move || iter.next_at().map(|(at, k, v)| (at + HEADER_LEN, k, v)))
+        core::iter::from_fn(move || iter.next_at())
     }
 
     /// The body length given by `CONTENT_LENGTH` (rules C1 to C3): 0 when absent or empty.
@@ -307,7 +366,7 @@ impl<'a> Vars<'a> {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn content_length(&self) -> Result<u64, Error> {
-        self.length_var(b"CONTENT_LENGTH")
+        self.length_var(CONTENT_LENGTH)
     }
 
     /// The body length given by every var named `key`, by the rules of `CONTENT_LENGTH`
@@ -317,112 +376,136 @@ impl<'a> Vars<'a> {
     ///
     /// As [`Vars::content_length`].
     pub fn length_var(&self, key: &[u8]) -> Result<u64, Error> {
-        let mut first: Option<(&[u8], u64)> = None;
-        for (offset, k, v) in self.iter_with_offsets() {
-            if k != key {
-                continue;
-            }
-            match first {
-                Some((bytes, _)) if bytes == v => {}
-                Some((_, first)) => {
-                    let second = parse_length(v, offset + 4 + k.len())?;
-                    return Err(Error::ConflictingContentLength {
-                        first,
-                        second,
-                        offset,
-                    });
-                }
-                None => first = Some((v, parse_length(v, offset + 4 + k.len())?)),
-            }
-        }
-        Ok(first.map_or(0, |(_, n)| n))
+        length_of(self.iter_with_offsets(), key)
     }
 }
 
-/// Parses a length value (rule C2): empty is 0, else ASCII digits only, fitting a `u64`.
-/// `offset` is where the value starts, so errors point at the offending byte.
-///
-/// # Errors
-///
-/// `InvalidContentLength` with `NotDigit` or `Overflow`.
-///
-/// # Examples
-///
-/// ```
-/// use uwsgi_codec::{ContentLengthFault, Error, parse_length};
-///
-/// assert_eq!(parse_length(b"", 0)?, 0);
-/// assert_eq!(parse_length(b"007", 0)?, 7);
-/// assert!(matches!(
-///     parse_length(b"5abc", 84),
-///     Err(Error::InvalidContentLength { offset: 85, reason: ContentLengthFault::NotDigit })
-/// ));
-/// # Ok::<(), Error>(())
-/// ```
-pub fn parse_length(value: &[u8], offset: usize) -> Result<u64, Error> {
-    let mut n: u64 = 0;
-    for (i, &byte) in value.iter().enumerate() {
-        let fault = |reason| Error::InvalidContentLength {
-            offset: offset + i,
-            reason,
-        };
-        if !byte.is_ascii_digit() {
-            return Err(fault(ContentLengthFault::NotDigit));
-        }
-        n = n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add(u64::from(byte - b'0')))
-            .ok_or_else(|| fault(ContentLengthFault::Overflow))?;
+impl PartialEq for Vars<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.block == other.block
     }
-    Ok(n)
 }
 
-impl<'a> IntoIterator for &Vars<'a> {
+impl Eq for Vars<'_> {}
+
+impl<'v, 'a> IntoIterator for &'v Vars<'a> {
     type Item = (&'a [u8], &'a [u8]);
-    type IntoIter = VarsIter<'a>;
-    fn into_iter(self) -> VarsIter<'a> {
+    type IntoIter = VarsIter<'v, 'a>;
+    #[inline]
+    fn into_iter(self) -> VarsIter<'v, 'a> {
         self.iter()
     }
 }
 
 impl core::fmt::Debug for Vars<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        use crate::escape::Escaped;
         f.debug_list()
             .entries(self.iter().map(|(k, v)| (Escaped(k), Escaped(v))))
             .finish()
     }
 }
 
-/// The pairs of a validated vars block, in wire order. Cannot fail.
+/// The pairs of a validated vars block, in wire order, borrowing the [`Vars`] for its index
+/// (`'v`) and yielding slices of the block (`'a`). Cannot fail.
 #[derive(Debug, Clone)]
-pub struct VarsIter<'a> {
-    block: &'a [u8],
+pub struct VarsIter<'v, 'a> {
+    /// The block's length, for offsets.
+    len: usize,
     /// What follows the last pair read.
     rest: &'a [u8],
+    /// The lengths of the indexed pairs not read yet.
+    lens: core::slice::Iter<'v, u32>,
+    /// Pairs after the indexed ones, not read yet: found by walking.
+    walked: usize,
 }
 
-impl<'a> VarsIter<'a> {
-    /// The next pair with its position in the block.
+/// Splits the pair at the start of `bytes` into key, value and what follows, by its lengths.
+#[inline(always)]
+fn split_walked(bytes: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let (&klen, rest) = bytes.split_first_chunk::<2>()?;
+    let (key, rest) = rest.split_at_checked(usize::from(u16::from_le_bytes(klen)))?;
+    let (&vlen, rest) = rest.split_first_chunk::<2>()?;
+    let (value, rest) = rest.split_at_checked(usize::from(u16::from_le_bytes(vlen)))?;
+    Some((key, value, rest))
+}
+
+/// Splits the pair at the start of `bytes` into key, value and what follows, by its index
+/// entry: one bounds check, no dependent load.
+#[inline(always)]
+fn split_indexed(bytes: &[u8], lens: u32) -> Option<(&[u8], &[u8], &[u8])> {
+    let (klen, vlen) = ((lens & 0xffff) as usize, (lens >> 16) as usize);
+    let (pair, rest) = bytes.split_at_checked(4 + klen + vlen)?;
+    Some((pair.get(2..2 + klen)?, pair.get(4 + klen..)?, rest))
+}
+
+impl<'a> VarsIter<'_, 'a> {
+    /// The next pair with the offset of its key length from the header's first byte.
     #[inline]
     fn next_at(&mut self) -> Option<(usize, &'a [u8], &'a [u8])> {
-        let start = self.block.len() - self.rest.len();
-        let (key, value, rest) = split_pair(self.rest)?;
+        let at = HEADER_LEN + self.len - self.rest.len();
+        let (key, value, rest) = match self.lens.next() {
+            Some(&lens) => split_indexed(self.rest, lens)?,
+            None if self.walked > 0 => {
+                self.walked -= 1;
+                split_walked(self.rest)?
+            }
+            None => return None,
+        };
         self.rest = rest;
-        Some((start, key, value))
+        Some((at, key, value))
     }
 }
 
-impl<'a> Iterator for VarsIter<'a> {
+impl<'a> Iterator for VarsIter<'_, 'a> {
     type Item = (&'a [u8], &'a [u8]);
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_at().map(|(_, key, value)| (key, value))
+        let (key, value, rest) = match self.lens.next() {
+            Some(&lens) => split_indexed(self.rest, lens)?,
+            None if self.walked > 0 => {
+                self.walked -= 1;
+                split_walked(self.rest)?
+            }
+            None => return None,
+        };
+        self.rest = rest;
+        Some((key, value))
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.lens.len() + self.walked;
+        (left, Some(left))
+    }
+
+    /// Two plain loops, indexed pairs then walked ones: what `for_each`, `last`, `count`
+    /// and `filter` run on.
+    #[inline]
+    fn fold<B, F: FnMut(B, Self::Item) -> B>(self, init: B, mut f: F) -> B {
+        let mut acc = init;
+        let mut rest = self.rest;
+        for &lens in self.lens {
+            let Some((key, value, after)) = split_indexed(rest, lens) else {
+                return acc;
+            };
+            rest = after;
+            acc = f(acc, (key, value));
+        }
+        for _ in 0..self.walked {
+            let Some((key, value, after)) = split_walked(rest) else {
+                return acc;
+            };
+            rest = after;
+            acc = f(acc, (key, value));
+        }
+        acc
     }
 }
 
-impl core::iter::FusedIterator for VarsIter<'_> {}
+impl ExactSizeIterator for VarsIter<'_, '_> {}
+
+impl core::iter::FusedIterator for VarsIter<'_, '_> {}
 
 #[cfg(test)]
 mod tests {
@@ -438,71 +521,69 @@ mod tests {
         out
     }
 
+    fn indexed_vars(block: &[u8], rules: &VarsRules) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
+        let vars = Vars::validate(block, rules)?;
+        Ok(vars.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect())
+    }
+
+
     #[test]
     fn one_trailing_byte_is_a_truncated_key_length() {
         let mut block = kv(b"A", b"b");
         block.push(0);
-        assert!(matches!(
+        assert_eq!(
             Vars::parse(&block),
             Err(Error::TruncatedLength {
                 field: Field::Key,
                 offset: 10
             })
-        ));
+        );
     }
 
     #[test]
     fn key_ending_at_block_end_lacks_its_value_length() {
-        assert!(matches!(
+        assert_eq!(
             Vars::parse(b"\x01\x00K"),
             Err(Error::TruncatedLength {
                 field: Field::Value,
                 offset: 7
             })
-        ));
+        );
+    }
+
+    #[test]
+    fn pairs_past_the_index_are_walked_and_read_in_order() {
+        let names: Vec<Vec<u8>> = (0..INDEXED + 9).map(|i| alloc::format!("K{i}").into_bytes()).collect();
+        let block: Vec<u8> = names.iter().flat_map(|k| kv(k, k)).collect();
+        let pairs = indexed_vars(&block, &VarsRules::DEFAULT).unwrap_or_default();
+        assert_eq!(pairs.len(), INDEXED + 9);
+        for (name, (k, v)) in names.iter().zip(&pairs) {
+            assert_eq!((k, v), (name, name));
+        }
+        let Ok(vars) = Vars::parse(&block) else {
+            panic!("a valid block")
+        };
+        assert_eq!(vars.get("K40"), Some(&b"K40"[..]));
+        assert_eq!(vars.iter().count(), INDEXED + 9);
+        assert_eq!(vars.iter().len(), INDEXED + 9);
+        let indexed: Vec<_> = vars.iter_with_offsets().collect();
+        let mut walk = vars.into_walk();
+        let walked: Vec<_> = core::iter::from_fn(|| walk.next_at()).collect();
+        assert_eq!(indexed, walked);
     }
 
     #[test]
     fn pair_limit_counts_the_first_excess_pair() {
         let block = [kv(b"A", b""), kv(b"B", b""), kv(b"C", b"")].concat();
-        let rules = VarsRules {
-            max_vars: Some(2),
-            ..VarsRules::default()
+        let rules = |max| VarsRules {
+            max_vars: Some(max),
+            ..VarsRules::DEFAULT
         };
-        assert!(matches!(
-            Vars::parse_with(&block, &rules),
+        assert_eq!(
+            indexed_vars(&block, &rules(2)),
             Err(Error::TooManyVars { max: 2, offset: 14 })
-        ));
-        let rules = VarsRules {
-            max_vars: Some(3),
-            ..VarsRules::default()
-        };
-        assert_eq!(
-            Vars::parse_with(&block, &rules).map(|v| v.len()).ok(),
-            Some(3)
         );
-    }
-
-    #[test]
-    fn strict_walk_finds_the_length_var_too() {
-        let block = [kv(b"CONTENT_LENGTH", b"5"), kv(b"X", b"")].concat();
-        let rules = VarsRules {
-            max_vars: Some(8),
-            ..VarsRules::default()
-        };
-        let walked = validate(&block, &rules, b"CONTENT_LENGTH").ok();
-        let expected = Walked {
-            count: 2,
-            length: LengthVar::Once { start: 18, len: 1 },
-        };
-        assert_eq!(walked, Some(expected));
-        assert_eq!(
-            walked,
-            validate(&block, &VarsRules::default(), b"CONTENT_LENGTH").ok()
-        );
-        let twice = [kv(b"CONTENT_LENGTH", b"5"), kv(b"CONTENT_LENGTH", b"5")].concat();
-        let walked = validate(&twice, &rules, b"CONTENT_LENGTH").ok();
-        assert_eq!(walked.map(|w| w.length), Some(LengthVar::Repeated));
+        assert_eq!(indexed_vars(&block, &rules(3)).map(|v| v.len()), Ok(3));
     }
 
     #[test]
@@ -510,56 +591,32 @@ mod tests {
         let block = [kv(b"PATH_INFO", b"/"), kv(b"UWSGI_FILE", b"exec://x")].concat();
         let rules = VarsRules {
             magic: MagicPolicy::Refuse,
-            ..VarsRules::default()
+            ..VarsRules::DEFAULT
         };
-        assert!(matches!(
-            Vars::parse_with(&block, &rules),
+        assert_eq!(
+            indexed_vars(&block, &rules),
             Err(Error::MagicVar { offset: 18 })
-        ));
+        );
+    }
+
+    #[test]
+    fn the_first_fault_in_wire_order_wins() {
+        // A refused magic var before a bad length: the magic var is named.
+        let mut block = [kv(b"UWSGI_FILE", b"x"), kv(b"A", b"")].concat();
+        block.push(7);
+        let rules = VarsRules {
+            magic: MagicPolicy::Refuse,
+            ..VarsRules::DEFAULT
+        };
+        assert_eq!(indexed_vars(&block, &rules), Err(Error::MagicVar { offset: 4 }));
     }
 
     #[test]
     fn offsets_follow_the_pairs() {
         let block = [kv(b"A", b"xy"), kv(b"B", b"")].concat();
-        let vars = Vars::parse(&block).ok();
-        let offsets: Vec<usize> = vars
-            .iter()
-            .flat_map(|v| v.iter_with_offsets())
-            .map(|(o, _, _)| o)
-            .collect();
+        let offsets: Vec<usize> = Vars::parse(&block)
+            .map(|v| v.iter_with_offsets().map(|(o, _, _)| o).collect())
+            .unwrap_or_default();
         assert_eq!(offsets, [4, 11]);
-    }
-
-    #[test]
-    fn identical_duplicates_agree_and_different_spellings_conflict() {
-        let same = [kv(b"CONTENT_LENGTH", b"5"), kv(b"CONTENT_LENGTH", b"5")].concat();
-        assert_eq!(
-            Vars::parse(&same).and_then(|v| v.content_length()).ok(),
-            Some(5)
-        );
-        let padded = [kv(b"CONTENT_LENGTH", b"5"), kv(b"CONTENT_LENGTH", b"05")].concat();
-        assert!(matches!(
-            Vars::parse(&padded).and_then(|v| v.content_length()),
-            Err(Error::ConflictingContentLength {
-                first: 5,
-                second: 5,
-                offset: 23
-            })
-        ));
-    }
-
-    #[test]
-    fn u64_max_fits_and_one_more_overflows() {
-        assert_eq!(
-            parse_length(b"18446744073709551615", 0).ok(),
-            Some(u64::MAX)
-        );
-        assert!(matches!(
-            parse_length(b"18446744073709551616", 0),
-            Err(Error::InvalidContentLength {
-                offset: 19,
-                reason: ContentLengthFault::Overflow
-            })
-        ));
     }
 }

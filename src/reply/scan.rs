@@ -1,110 +1,9 @@
-//! [`ResponseHead`] and [`ResponseHeadParser`]: the head of the raw HTTP reply that an
-//! application server sends back for a request-family packet (PROTOCOL.md §2.5 and §8), read
-//! the way nginx's uwsgi module reads it, but strictly.
-//!
-//! A reply starts either with an HTTP status line (`HTTP/x.y NNN reason`) or directly with
-//! CGI-style headers, where a `Status: NNN reason` header gives the status (`Location` alone
-//! means 302, neither means 200). The head ends at the first empty line; the body follows.
+//! [`ResponseHeadParser`]: a byte-by-byte scan of a reply head that resumes where it stopped.
 
-use alloc::vec::Vec;
-
-use crate::error::Error;
-use crate::escape::Escaped;
+use super::error::{Error, HeadFault};
+use super::head::{DEFAULT_MAX_HEAD_LEN, ResponseHead, build, cgi_status, trim};
+use super::token::{is_ctl, is_tchar};
 use crate::status::Status;
-
-/// The default bound on a response head, in bytes: 64 KiB.
-///
-/// nginx refuses heads larger than `uwsgi_buffer_size` (one memory page, 4 or 8 KiB, by
-/// default) with `upstream sent too big header` and a 502; 64 KiB leaves room for large
-/// cookies while a never-ending head still fails instead of growing without bound.
-pub const DEFAULT_MAX_HEAD_LEN: usize = 64 * 1024;
-
-/// Why a line of a response head is not a header (see [`Error::InvalidResponseHeader`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HeadFault {
-    /// A byte that cannot be part of a header name (RFC 9110 `tchar`): a NUL or other
-    /// control byte, a space before the colon, a byte of 0x80 or more. Binary and
-    /// uwsgi-framed replies fail here (a pong `64 00 00 01` at offset 1).
-    NameByte,
-    /// A line that starts with `:`.
-    EmptyName,
-    /// A line that ends before any `:`.
-    MissingColon,
-    /// A control byte (other than a tab) in a header value.
-    ValueByte,
-    /// A carriage return not followed by a line feed.
-    BareCr,
-    /// A line that starts with a space or a tab: obsolete line folding (RFC 9112 §5.2).
-    Folded,
-}
-
-impl HeadFault {
-    /// What the fault is, in a few words, as error messages print it.
-    pub fn description(self) -> &'static str {
-        match self {
-            HeadFault::NameByte => "a byte that cannot be part of a header name",
-            HeadFault::EmptyName => "a header line with an empty name",
-            HeadFault::MissingColon => "a header line without a colon",
-            HeadFault::ValueByte => "a control byte in a header value",
-            HeadFault::BareCr => "a carriage return not followed by a line feed",
-            HeadFault::Folded => "a folded (continuation) header line",
-        }
-    }
-}
-
-impl core::fmt::Display for HeadFault {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.description())
-    }
-}
-
-/// Where a reply's status code came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StatusSource {
-    /// An HTTP status line, `HTTP/x.y NNN reason` (what uWSGI writes).
-    StatusLine,
-    /// A CGI `Status: NNN reason` header (the first one, as nginx 1.23 and later use).
-    StatusHeader,
-    /// No status, but a `Location` header: 302, as CGI and nginx have it.
-    Location,
-    /// Neither a status nor a `Location`: 200, as CGI and nginx have it.
-    Default,
-}
-
-/// The head of an HTTP reply: status, headers in order, and where the body starts.
-///
-/// Names and values are byte slices of the input; values have their surrounding spaces and
-/// tabs removed. Every header line is kept, a CGI `Status` header included.
-///
-/// # Examples
-///
-/// ```
-/// use uwsgi_codec::{ResponseHead, Status, StatusSource};
-///
-/// let reply = b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n\r\nnope";
-/// let Status::Complete(head) = ResponseHead::parse(reply)? else { unreachable!() };
-/// assert_eq!(head.status(), 404);
-/// assert_eq!(head.reason(), b"Not Found");
-/// assert_eq!(head.version(), Some((1, 1)));
-/// assert_eq!(head.source(), StatusSource::StatusLine);
-/// assert_eq!(head.header("content-type"), Some(&b"text/plain"[..]));
-/// assert_eq!(&reply[head.head_len()..], b"nope");
-///
-/// // CGI form, as a WSGI or CGI app behind uWSGI may write it.
-/// let head = ResponseHead::parse(b"Status: 201 Created\nX-A: 1\n\n")?.complete().unwrap();
-/// assert_eq!((head.status(), head.reason()), (201, &b"Created"[..]));
-/// assert_eq!(head.headers(), [(&b"Status"[..], &b"201 Created"[..]), (b"X-A", b"1")]);
-/// # Ok::<(), uwsgi_codec::Error>(())
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct ResponseHead<'a> {
-    status: u16,
-    reason: &'a [u8],
-    version: Option<(u8, u8)>,
-    source: StatusSource,
-    headers: Vec<(&'a [u8], &'a [u8])>,
-    head_len: usize,
-}
 
 impl<'a> ResponseHead<'a> {
     /// Parses the head at the start of `buf` with the default bound
@@ -130,7 +29,8 @@ impl<'a> ResponseHead<'a> {
     /// # Examples
     ///
     /// ```
-    /// use uwsgi_codec::{Error, HeadFault, ResponseHead, Status};
+    /// use uwsgi_codec::Status;
+    /// use uwsgi_codec::reply::{Error, HeadFault, ResponseHead};
     ///
     /// let reply = b"HTTP/2.0 200 OK\nContent-Length: 2\n\nhi";
     /// assert_eq!(ResponseHead::parse(&reply[..20])?.map(|_| ()), Status::Incomplete(1));
@@ -156,79 +56,13 @@ impl<'a> ResponseHead<'a> {
     /// # Examples
     ///
     /// ```
-    /// use uwsgi_codec::{Error, ResponseHead};
+    /// use uwsgi_codec::reply::{Error, ResponseHead};
     ///
     /// let err = ResponseHead::parse_eof(b"HTTP/1.1 200 OK\r\nX-A: 1\r\n").unwrap_err();
     /// assert!(matches!(err, Error::TruncatedResponseHead { offset: 25 }));
     /// ```
     pub fn parse_eof(buf: &'a [u8]) -> Result<ResponseHead<'a>, Error> {
         ResponseHeadParser::new().parse_eof(buf)
-    }
-
-    /// The status code, 100 to 999.
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
-    /// The reason phrase: as sent (possibly empty), or `Moved Temporarily` / `OK` when the
-    /// status was implied ([`StatusSource::Location`], [`StatusSource::Default`]).
-    pub fn reason(&self) -> &'a [u8] {
-        self.reason
-    }
-
-    /// The `(major, minor)` version of the status line, `None` for the CGI forms.
-    pub fn version(&self) -> Option<(u8, u8)> {
-        self.version
-    }
-
-    /// Where the status came from.
-    pub fn source(&self) -> StatusSource {
-        self.source
-    }
-
-    /// Every header as `(name, value)`, in order, duplicates included.
-    pub fn headers(&self) -> &[(&'a [u8], &'a [u8])] {
-        &self.headers
-    }
-
-    /// The value of the first header with this name, compared ignoring ASCII case.
-    pub fn header(&self, name: impl AsRef<[u8]>) -> Option<&'a [u8]> {
-        let name = name.as_ref();
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|&(_, v)| v)
-    }
-
-    /// The length of the head, its final empty line included: the body starts at this
-    /// offset of the reply.
-    pub fn head_len(&self) -> usize {
-        self.head_len
-    }
-
-    /// The bytes of `reply` after the head: the start of the body.
-    pub fn body<'b>(&self, reply: &'b [u8]) -> &'b [u8] {
-        reply.get(self.head_len..).unwrap_or_default()
-    }
-}
-
-impl core::fmt::Debug for ResponseHead<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ResponseHead")
-            .field("status", &self.status)
-            .field("reason", &Escaped(self.reason))
-            .field("version", &self.version)
-            .field("source", &self.source)
-            .field(
-                "headers",
-                &self
-                    .headers
-                    .iter()
-                    .map(|&(n, v)| (Escaped(n), Escaped(v)))
-                    .collect::<Vec<_>>(),
-            )
-            .field("head_len", &self.head_len)
-            .finish()
     }
 }
 
@@ -269,7 +103,8 @@ enum Lex {
 /// # Examples
 ///
 /// ```
-/// use uwsgi_codec::{ResponseHeadParser, Status};
+/// use uwsgi_codec::Status;
+/// use uwsgi_codec::reply::ResponseHeadParser;
 ///
 /// let reply = b"Status: 404 Not Found\r\nContent-Type: text/html\r\n\r\n<h1>404</h1>";
 /// let mut parser = ResponseHeadParser::new().with_max_head_len(4096);
@@ -278,7 +113,7 @@ enum Lex {
 /// }
 /// let head = parser.parse(reply)?.complete().unwrap();
 /// assert_eq!((head.status(), head.head_len()), (404, 50));
-/// # Ok::<(), uwsgi_codec::Error>(())
+/// # Ok::<(), uwsgi_codec::reply::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct ResponseHeadParser {
@@ -477,126 +312,6 @@ impl ResponseHeadParser {
         }
         Ok(Lex::LineStart)
     }
-}
-
-/// RFC 9110 `tchar`: the bytes of a header name (and of a method).
-pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
-}
-
-/// A control byte that may not appear in a header value or reason phrase (a tab may).
-pub(crate) fn is_ctl(b: u8) -> bool {
-    (b < 0x20 && b != b'\t') || b == 0x7f
-}
-
-/// Removes spaces and tabs around `raw`; returns how many were skipped at the start.
-fn trim(raw: &[u8]) -> (usize, &[u8]) {
-    let start = raw
-        .iter()
-        .position(|&b| b != b' ' && b != b'\t')
-        .unwrap_or(raw.len());
-    let end = raw
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(start, |i| i + 1);
-    (start, raw.get(start..end).unwrap_or_default())
-}
-
-/// Parses a CGI `Status` value, `NNN` or `NNN reason` with a first digit of 1 to 9; `offset`
-/// is where the value starts in the reply.
-fn cgi_status(value: &[u8], offset: usize) -> Result<(u16, &[u8]), Error> {
-    let mut code: u16 = 0;
-    for i in 0..3 {
-        let digit = value.get(i).copied().filter(|&b| {
-            if i == 0 {
-                (b'1'..=b'9').contains(&b)
-            } else {
-                b.is_ascii_digit()
-            }
-        });
-        let Some(digit) = digit else {
-            return Err(Error::InvalidStatus { offset: offset + i });
-        };
-        code = code * 10 + u16::from(digit - b'0');
-    }
-    match value.get(3) {
-        None => Ok((code, &[])),
-        Some(b' ') => Ok((code, value.get(4..).unwrap_or_default())),
-        Some(_) => Err(Error::InvalidStatus { offset: offset + 3 }),
-    }
-}
-
-/// Reads a head that the scan accepted (`head` ends with its empty line) and that has `lines`
-/// lines before it.
-fn build(head: &[u8], lines: usize) -> Result<ResponseHead<'_>, Error> {
-    let head_len = head.len();
-    let mut headers = Vec::with_capacity(lines);
-    let mut status_line = None;
-    let mut offset = 0;
-    let mut first = true;
-    for raw_line in head.split(|&b| b == b'\n') {
-        let line_offset = offset;
-        offset += raw_line.len() + 1;
-        let line = raw_line.strip_suffix(b"\r").unwrap_or(raw_line);
-        if line.is_empty() {
-            break;
-        }
-        if core::mem::take(&mut first) && line.starts_with(b"HTTP/") {
-            status_line = Some(line);
-            continue;
-        }
-        let colon = line.iter().position(|&b| b == b':').unwrap_or(line.len());
-        let name = line.get(..colon).unwrap_or_default();
-        let raw = line.get(colon + 1..).unwrap_or_default();
-        let (skipped, value) = trim(raw);
-        headers.push((name, value, line_offset + colon + 1 + skipped));
-    }
-    let (status, reason, version, source) = if let Some(line) = status_line {
-        // Checked by the scan: `HTTP/` DIGIT `.` DIGIT SP 3DIGIT [SP reason].
-        let digit = |i: usize| line.get(i).map_or(0, |b| b.wrapping_sub(b'0'));
-        let code = u16::from(digit(9)) * 100 + u16::from(digit(10)) * 10 + u16::from(digit(11));
-        let reason = line.get(13..).unwrap_or_default();
-        let version = Some((digit(5), digit(7)));
-        (code, reason, version, StatusSource::StatusLine)
-    } else if let Some(&(_, value, at)) = headers
-        .iter()
-        .find(|(name, _, _)| name.eq_ignore_ascii_case(b"status"))
-    {
-        let (code, reason) = cgi_status(value, at)?;
-        (code, reason, None, StatusSource::StatusHeader)
-    } else if headers
-        .iter()
-        .any(|(name, _, _)| name.eq_ignore_ascii_case(b"location"))
-    {
-        (302, &b"Moved Temporarily"[..], None, StatusSource::Location)
-    } else {
-        (200, &b"OK"[..], None, StatusSource::Default)
-    };
-    Ok(ResponseHead {
-        status,
-        reason,
-        version,
-        source,
-        headers: headers.into_iter().map(|(n, v, _)| (n, v)).collect(),
-        head_len,
-    })
 }
 
 #[cfg(test)]

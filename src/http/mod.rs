@@ -18,13 +18,26 @@ use ::http::request::Parts;
 use ::http::uri::{Authority, PathAndQuery, Scheme};
 use ::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
 
-use crate::builder::PacketBuilder;
 use crate::cgi::{CgiMapping, ContentHeaders, NginxParams};
-use crate::error::Error;
-use crate::escape::Escaped;
-use crate::modifier::Modifier1;
-use crate::response::{is_ctl, is_tchar};
-use crate::vars::Vars;
+use crate::reply::token::{is_ctl, is_tchar};
+use crate::{Escaped, Modifier1, PacketBuilder, Vars};
+
+/// What can go wrong converting between vars and the `http` crate's types.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A var is not valid as the part of the request it maps to.
+    #[error("the var at offset {offset} is not a valid HTTP {part}")]
+    InvalidHttp {
+        /// Offset of the offending byte, from the packet's first header byte.
+        offset: usize,
+        /// The part of the request that could not be made.
+        part: HttpPart,
+    },
+    /// The body length cannot be framed.
+    #[error(transparent)]
+    Packet(#[from] crate::Error),
+}
 
 /// The part of an HTTP request that a var could not become (see [`Error::InvalidHttp`]).
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
@@ -177,7 +190,8 @@ fn non_empty(var: Option<(usize, &[u8])>) -> Option<(usize, &[u8])> {
 /// # Examples
 ///
 /// ```
-/// use uwsgi_codec::{PacketBuilder, PacketRef, request_parts};
+/// use uwsgi_codec::{PacketBuilder, PacketRef};
+/// use uwsgi_codec::http::request_parts;
 ///
 /// let wire = PacketBuilder::new(0)
 ///     .var("REQUEST_METHOD", "POST")
@@ -202,9 +216,9 @@ fn non_empty(var: Option<(usize, &[u8])>) -> Option<(usize, &[u8])> {
 /// let err = request_parts(&PacketRef::parse(&bad)?.complete().unwrap().vars().unwrap());
 /// assert!(matches!(
 ///     err,
-///     Err(uwsgi_codec::Error::InvalidHttp { offset: 15, part: uwsgi_codec::HttpPart::HeaderValue })
+///     Err(uwsgi_codec::http::Error::InvalidHttp { offset: 15, part: uwsgi_codec::http::HttpPart::HeaderValue })
 /// ));
-/// # Ok::<(), uwsgi_codec::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub fn request_parts(vars: &Vars<'_>) -> Result<Parts, Error> {
@@ -234,13 +248,14 @@ pub fn request_parts(vars: &Vars<'_>) -> Result<Parts, Error> {
 /// # Examples
 ///
 /// ```
-/// use uwsgi_codec::{Vars, request};
+/// use uwsgi_codec::Vars;
+/// use uwsgi_codec::http::request;
 ///
 /// // kv("REQUEST_METHOD","GET") kv("PATH_INFO","/")
 /// let vars = Vars::parse(b"\x0e\x00REQUEST_METHOD\x03\x00GET\x09\x00PATH_INFO\x01\x00/")?;
 /// let request = request(&vars, ())?;
 /// assert_eq!(request.uri(), "/");
-/// # Ok::<(), uwsgi_codec::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub fn request<B>(vars: &Vars<'_>, body: B) -> Result<Request<B>, Error> {
@@ -509,7 +524,8 @@ pub enum HostVar {
 /// # Examples
 ///
 /// ```
-/// use uwsgi_codec::{CgiMapping, HostVar, RepeatedHeaders, RequestVarsConfig};
+/// use uwsgi_codec::cgi::{CgiMapping, RepeatedHeaders};
+/// use uwsgi_codec::http::{HostVar, RequestVarsConfig};
 ///
 /// let config = RequestVarsConfig::new("127.0.0.1:80".parse()?, "192.0.2.7:50000".parse()?)
 ///     .with_document_root("/var/www/html")
@@ -616,7 +632,8 @@ impl RequestVarsConfig {
 /// # Examples
 ///
 /// ```
-/// use uwsgi_codec::{PacketRef, RequestVars, RequestVarsConfig};
+/// use uwsgi_codec::PacketRef;
+/// use uwsgi_codec::http::{RequestVars, RequestVarsConfig};
 ///
 /// let request = http::Request::post("https://example.com/a%20b?x=1")
 ///     .header("content-type", "text/plain")
@@ -629,7 +646,7 @@ impl RequestVarsConfig {
 /// assert_eq!(vars.get("HTTPS"), Some(&b"on"[..]));
 /// assert_eq!(vars.get("HTTP_X_FOO"), Some(&b"1, 2"[..]));
 ///
-/// let wire = vars.builder(0).body_len(5).to_vec()?;
+/// let wire = vars.builder(0).with_body_len(5).to_vec()?;
 /// let packet = PacketRef::parse(&wire)?.complete().unwrap();
 /// assert_eq!(packet.vars().unwrap().get("CONTENT_LENGTH"), Some(&b"5"[..]));
 /// assert_eq!(packet.body_len()?, 5);
@@ -744,7 +761,7 @@ impl RequestVars {
         RequestVars { pairs }
     }
 
-    /// The pairs in order, as [`PacketBuilder::vars`] takes them.
+    /// The pairs in order, as [`PacketBuilder::extend_vars`] takes them.
     pub fn pairs(&self) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> + '_ {
         self.pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))
     }
@@ -770,10 +787,10 @@ impl RequestVars {
     }
 
     /// A [`PacketBuilder`] with these vars, in order. Call
-    /// [`body_len`](PacketBuilder::body_len) on it when a body follows, so that the empty
+    /// [`with_body_len`](PacketBuilder::with_body_len) on it when a body follows, so that the empty
     /// `CONTENT_LENGTH` placeholder is filled in (rule E7).
     pub fn builder(&self, modifier1: impl Into<Modifier1>) -> PacketBuilder<'_> {
-        PacketBuilder::new(modifier1).vars(self.pairs())
+        PacketBuilder::new(modifier1).extend_vars(self.pairs())
     }
 
     /// The pairs, owned.

@@ -1,0 +1,96 @@
+//! The crate under test for `../shared/perf-anchors/run.sh`, called the way the README shows:
+//! `PERF_ADAPTER=benches/perf_adapter.rs bash ../shared/perf-anchors/run.sh quick`.
+//!
+//! Signatures as `crate_adapter.rs` documents them: each function handles one packet and is
+//! `#[inline(never)]`, so the crate pays one real call per packet, as the C baseline pays one
+//! FFI call. Any failure panics (the workloads are valid packets).
+
+use std::hint::black_box;
+use std::sync::OnceLock;
+
+use bytes::BytesMut;
+use uwsgi_codec::{PacketBuilder, PacketRef, Parser, Status};
+
+use crate::Pair;
+
+#[cold]
+#[inline(never)]
+fn fail() -> ! {
+    panic!("the crate failed on a valid workload")
+}
+
+static PARSER: OnceLock<Parser> = OnceLock::new();
+
+/// The long-lived parser a server keeps.
+pub fn parser() -> &'static Parser {
+    PARSER.get_or_init(Parser::new)
+}
+
+/// `PacketRef::parse`, then every pair through `vars()`.
+#[inline(never)]
+pub fn visit_one(p: &'static [u8]) -> (usize, usize) {
+    let Ok(Status::Complete(packet)) = PacketRef::parse(p) else {
+        fail()
+    };
+    let mut n = 0;
+    if let Some(vars) = packet.vars() {
+        for (k, v) in vars {
+            black_box((k, v));
+            n += 1;
+        }
+    }
+    (n, packet.wire_len())
+}
+
+/// As `visit_one`, with a long-lived `Parser`.
+#[inline(never)]
+pub fn parser_visit_one(parser: &Parser, p: &'static [u8]) -> (usize, usize) {
+    let Ok(Status::Complete(packet)) = parser.parse(p) else {
+        fail()
+    };
+    let mut n = 0;
+    if let Some(vars) = packet.vars() {
+        for (k, v) in vars {
+            black_box((k, v));
+            n += 1;
+        }
+    }
+    (n, packet.wire_len())
+}
+
+/// Parse + validate, storing every pair into the caller's array (the C baseline's output).
+#[inline(never)]
+pub fn store_one(p: &'static [u8], out: &mut [Pair<'static>]) -> (usize, usize) {
+    let Ok(Status::Complete(packet)) = parser().parse(p) else {
+        fail()
+    };
+    let mut n = 0;
+    if let Some(vars) = packet.vars() {
+        for (slot, kv) in out.iter_mut().zip(vars) {
+            *slot = kv;
+            n += 1;
+        }
+    }
+    (n, packet.wire_len())
+}
+
+/// A fresh `PacketBuilder` per packet over the caller's pairs, into a reused `BytesMut`.
+#[inline(never)]
+pub fn build_into_bytesmut(m1: u8, m2: u8, pairs: &[Pair<'_>], out: &mut BytesMut) -> usize {
+    out.clear();
+    let builder = PacketBuilder::new(m1).with_modifier2(m2).with_vars(pairs);
+    match builder.encode(out) {
+        Ok(n) => n,
+        Err(_) => fail(),
+    }
+}
+
+/// A fresh `PacketBuilder` per packet, written at the start of a caller's slice.
+#[inline(never)]
+pub fn build_into_slice(m1: u8, m2: u8, pairs: &[Pair<'_>], out: &mut [u8]) -> usize {
+    let builder = PacketBuilder::new(m1).with_modifier2(m2).with_vars(pairs);
+    match builder.encode_slice(out) {
+        Ok(n) => n,
+        Err(_) => fail(),
+    }
+}

@@ -1,0 +1,141 @@
+//! tokio-util codecs for both roles (feature `codec`): [`ServerCodec`], what uWSGI does behind
+//! nginx, and [`ClientCodec`], what nginx does in front of uWSGI, with exact body framing
+//! (PROTOCOL.md §4 and §5, rules C1 to C9).
+//!
+//! Each role decodes into its own frame type, so no caller matches a frame it can never get:
+//! a message is a packet, then its body as chunks as they arrive (exactly the framed length,
+//! never buffered whole), then the end. Each role encodes one item type.
+//!
+//! ```text
+//! ServerCodec  decodes ServerFrame: Packet, Body*, End, [Trailing]   encodes Bytes (the reply)
+//! ClientCodec  decodes ClientFrame: Packet, Body*, End | Raw*, End   encodes ClientMessage
+//! ```
+
+mod client;
+mod error;
+mod server;
+
+pub use client::{ClientCodec, ClientFrame, ClientMessage};
+pub use error::Error;
+pub use server::{RpcReply, ServerCodec, ServerFrame};
+
+use bytes::{Bytes, BytesMut};
+
+use crate::{Header, Packet, Parser, Status};
+
+/// What the packet-then-body state machine yields; each role wraps it in its own frame.
+#[derive(Debug)]
+enum Step {
+    Packet(Packet),
+    Body(Bytes),
+    End,
+}
+
+/// Where the decoder is in a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for a packet; the header once it has been read and checked, so that a packet
+    /// arriving a byte at a time is not parsed again at every byte.
+    Head(Option<Header>),
+    /// Yielding body bytes; `End` comes once all are in.
+    Body { expected: u64, received: u64 },
+    /// After `End`, in one-request mode (server) or after the reply (client).
+    Done,
+}
+
+/// The packet-then-body state machine both roles share.
+#[derive(Debug, Clone)]
+struct Framing {
+    parser: Parser,
+    max_body: Option<u64>,
+    state: State,
+}
+
+impl Framing {
+    fn new(parser: Parser) -> Self {
+        Framing {
+            parser,
+            max_body: None,
+            state: State::Head(None),
+        }
+    }
+
+    /// Decodes the next packet, body chunk or end; `after_end` is the state after `End`.
+    fn decode(&mut self, src: &mut BytesMut, after_end: State) -> Result<Option<Step>, Error> {
+        match self.state {
+            State::Head(header) => self.decode_head(src, header),
+            State::Body { expected, received } if received < expected => {
+                if src.is_empty() {
+                    return Ok(None);
+                }
+                let wanted = expected - received;
+                let take = usize::try_from(wanted).map_or(src.len(), |w| w.min(src.len()));
+                let received = received + take as u64;
+                self.state = State::Body { expected, received };
+                Ok(Some(Step::Body(src.split_to(take).freeze())))
+            }
+            State::Body { .. } => {
+                self.state = after_end;
+                Ok(Some(Step::End))
+            }
+            State::Done => Ok(None),
+        }
+    }
+
+    fn decode_head(
+        &mut self,
+        src: &mut BytesMut,
+        known: Option<Header>,
+    ) -> Result<Option<Step>, Error> {
+        let header = match known {
+            Some(header) => header,
+            None => match self.parser.parse_header(src)? {
+                Status::Complete(header) => {
+                    self.state = State::Head(Some(header));
+                    header
+                }
+                Status::Incomplete(needed) => {
+                    src.reserve(needed);
+                    return Ok(None);
+                }
+            },
+        };
+        let len = header.packet_len();
+        if src.len() < len {
+            src.reserve(len - src.len());
+            return Ok(None);
+        }
+        let packet = self
+            .parser
+            .parse_frame(header, src.split_to(len).freeze())?;
+        let expected = packet.body_len()?;
+        if let Some(max) = self.max_body.filter(|&max| expected > max) {
+            return Err(Error::BodyTooLarge { len: expected, max });
+        }
+        self.state = State::Body {
+            expected,
+            received: 0,
+        };
+        Ok(Some(Step::Packet(packet)))
+    }
+
+    /// At the end of input: a clean end only between messages (rules H7 and C7).
+    fn decode_eof(&mut self, src: &mut BytesMut, after_end: State) -> Result<Option<Step>, Error> {
+        if let Some(step) = self.decode(src, after_end)? {
+            return Ok(Some(step));
+        }
+        match self.state {
+            State::Head(_) if src.is_empty() => Ok(None),
+            State::Head(_) => {
+                let needed = match Header::parse(src) {
+                    Status::Complete(header) => header.packet_len().saturating_sub(src.len()),
+                    Status::Incomplete(needed) => needed,
+                };
+                let offset = src.len();
+                Err(crate::Error::UnexpectedEof { offset, needed }.into())
+            }
+            State::Body { expected, received } => Err(Error::TruncatedBody { expected, received }),
+            State::Done => Ok(None),
+        }
+    }
+}

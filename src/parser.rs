@@ -1,0 +1,480 @@
+//! [`Parser`]: the decoding settings, and the steps that turn bytes into a validated packet
+//! (rules H1 to H8).
+
+use alloc::vec::Vec;
+use bytes::Bytes;
+
+use crate::array::Array;
+use crate::error::Error;
+use crate::header::{HEADER_LEN, Header};
+use crate::magic::MagicPolicy;
+use crate::modifier::{BlockKind, Direction, PacketKind};
+use crate::owned::Packet;
+use crate::packet::{Block, PacketRef};
+use crate::sniff::{ForeignProtocol, sniff};
+use crate::status::Status;
+use crate::vars::{Vars, VarsRules};
+
+/// Decoding settings: limits, foreign-protocol check, magic policy and packet kinds.
+///
+/// The defaults accept everything nginx can send: datasize up to 65535, any number of pairs,
+/// magic vars allowed, foreign protocols refused, packets read as requests. A server keeps one
+/// `Parser` and calls [`parse`](Self::parse) for every packet; the settings cost nothing per
+/// packet when they are left at their defaults.
+///
+/// # Examples
+///
+/// ```
+/// use uwsgi_codec::{Error, MagicPolicy, Parser};
+///
+/// let parser = Parser::new().with_max_datasize(4096).with_magic_policy(MagicPolicy::Refuse);
+/// let err = parser.parse(&[0x00, 0x01, 0x10, 0x00]).unwrap_err(); // datasize 4097
+/// assert_eq!(err, Error::TooLarge { len: 4097, max: 4096 });
+/// ```
+#[derive(Debug, Clone)]
+pub struct Parser {
+    max_datasize: u16,
+    foreign_check: bool,
+    foreign_patterns: Vec<[u8; 4]>,
+    vars: VarsRules,
+    direction: Direction,
+    /// `None`: the built-in table, which the compiler can inline.
+    kind_fn: Option<fn(&Header, Direction) -> PacketKind>,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Parser::DEFAULT
+    }
+}
+
+impl Parser {
+    /// The default settings, as a constant: `PacketRef::parse` uses it without building one.
+    pub(crate) const DEFAULT: Parser = Parser {
+        max_datasize: u16::MAX,
+        foreign_check: true,
+        foreign_patterns: Vec::new(),
+        vars: VarsRules::DEFAULT,
+        direction: Direction::Request,
+        kind_fn: None,
+    };
+
+    /// A parser with the default settings.
+    pub fn new() -> Self {
+        Parser::DEFAULT
+    }
+
+    /// Refuses packets whose datasize exceeds `max` (`TooLarge`), decided from the 4 header
+    /// bytes before any block byte is awaited (rule H3). The default is 65535, the protocol
+    /// maximum; values above it mean 65535: the limit never wraps (uWSGI's `buffer-size =
+    /// 65536` once became 0).
+    pub fn with_max_datasize(mut self, max: usize) -> Self {
+        self.max_datasize = u16::try_from(max).unwrap_or(u16::MAX);
+        self
+    }
+
+    /// Refuses vars blocks with more than `max` pairs (`TooManyVars`); `None`, the default,
+    /// sets no limit, because nginx sends one var per client header (rule L2).
+    pub fn with_max_vars(mut self, max: Option<usize>) -> Self {
+        self.vars.max_vars = max;
+        self
+    }
+
+    /// Turns the foreign-protocol check (PROTOCOL.md §6) on or off; it is on by default.
+    pub fn with_foreign_check(mut self, on: bool) -> Self {
+        self.foreign_check = on;
+        self
+    }
+
+    /// Adds a 4-byte preamble to refuse as foreign (for example `*b"PROP"` for WebDAV).
+    pub fn with_foreign_pattern(mut self, pattern: [u8; 4]) -> Self {
+        self.foreign_patterns.push(pattern);
+        self
+    }
+
+    /// Sets which `UWSGI_*` vars are accepted (rule M2); the default, [`MagicPolicy::Allow`],
+    /// accepts them all.
+    pub fn with_magic_policy(mut self, policy: MagicPolicy) -> Self {
+        self.vars.magic = policy;
+        self
+    }
+
+    /// Reads packets as requests (the default) or as replies: the same header means a
+    /// different block in each direction (an RPC request holds an array, its reply raw bytes).
+    pub fn with_direction(mut self, direction: Direction) -> Self {
+        self.direction = direction;
+        self
+    }
+
+    /// Replaces the table that gives each packet its block kind and body framing
+    /// ([`PacketKind::of`], PROTOCOL.md §3 rule 2).
+    ///
+    /// ```
+    /// use uwsgi_codec::{BlockKind, Direction, Header, PacketKind, PacketRef, Parser};
+    ///
+    /// fn everything_raw(_: &Header, _: Direction) -> PacketKind { PacketKind::RAW }
+    /// let parser = Parser::new().with_kind_fn(everything_raw);
+    /// let packet = parser.parse(b"\x00\x01\x00\x00x")?.complete().unwrap();
+    /// assert_eq!(packet.kind().block, BlockKind::Raw);
+    /// # Ok::<(), uwsgi_codec::Error>(())
+    /// ```
+    pub fn with_kind_fn(mut self, kind_fn: fn(&Header, Direction) -> PacketKind) -> Self {
+        self.kind_fn = Some(kind_fn);
+        self
+    }
+
+    /// The datasize limit in force.
+    pub fn max_datasize(&self) -> usize {
+        usize::from(self.max_datasize)
+    }
+
+    /// The pair limit in force (`None`: no limit).
+    pub fn max_vars(&self) -> Option<usize> {
+        self.vars.max_vars
+    }
+
+    /// Whether the foreign-protocol check is on.
+    pub fn foreign_check(&self) -> bool {
+        self.foreign_check
+    }
+
+    /// The magic-var policy in force.
+    pub fn magic_policy(&self) -> &MagicPolicy {
+        &self.vars.magic
+    }
+
+    /// The direction packets are read in.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// The kind this parser gives a packet with `header`.
+    #[inline]
+    pub fn kind_of(&self, header: &Header) -> PacketKind {
+        self.kind_in(header, self.direction)
+    }
+
+    /// The kind this parser's table gives a packet with `header` travelling in `direction`.
+    #[inline]
+    pub(crate) fn kind_in(&self, header: &Header, direction: Direction) -> PacketKind {
+        match self.kind_fn {
+            Some(kind_fn) => kind_fn(header, direction),
+            None => header.kind(direction),
+        }
+    }
+
+    /// Reads and checks the header (rules H1 to H3): the foreign-protocol check, then the
+    /// datasize limit, from the first 4 bytes alone.
+    ///
+    /// # Errors
+    ///
+    /// `ForeignProtocol` or `TooLarge`.
+    #[inline]
+    pub fn parse_header(&self, buf: &[u8]) -> Result<Status<Header>, Error> {
+        let header = match Header::parse(buf) {
+            Status::Complete(header) => header,
+            Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
+        };
+        if let Some(protocol) = self.foreign(buf) {
+            let (modifier1, datasize) = (header.modifier1.0, header.datasize);
+            return Err(Error::ForeignProtocol {
+                protocol,
+                modifier1,
+                datasize,
+            });
+        }
+        if header.datasize > self.max_datasize {
+            let (len, max) = (usize::from(header.datasize), self.max_datasize());
+            return Err(Error::TooLarge { len, max });
+        }
+        Ok(Status::Complete(header))
+    }
+
+    #[inline]
+    fn foreign(&self, buf: &[u8]) -> Option<ForeignProtocol> {
+        if !self.foreign_check {
+            return None;
+        }
+        let four = buf.first_chunk::<4>()?;
+        match sniff(four) {
+            None if !self.foreign_patterns.is_empty() => self
+                .foreign_patterns
+                .contains(four)
+                .then_some(ForeignProtocol::Custom(*four)),
+            found => found,
+        }
+    }
+
+    /// Parses the packet at the start of `buf` (rules H1 to H5), in one walk of its block.
+    ///
+    /// Bytes after the packet (a request body, the next packet) are left alone:
+    /// [`PacketRef::wire_len`] says where the packet ends.
+    ///
+    /// # Errors
+    ///
+    /// `ForeignProtocol` and `TooLarge` from the header; `TruncatedLength`, `EmptyKey`,
+    /// `Overrun`, `TooManyVars` or `MagicVar` from the block.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use uwsgi_codec::{Parser, Status};
+    ///
+    /// let wire = b"\x00\x0b\x00\x00\x03\x00FOO\x04\x00bar!";
+    /// assert_eq!(Parser::new().parse(&wire[..6])?.map(|_| ()), Status::Incomplete(9));
+    /// let packet = Parser::new().parse(wire)?.complete().unwrap();
+    /// assert_eq!(packet.wire_len(), 15);
+    /// # Ok::<(), uwsgi_codec::Error>(())
+    /// ```
+    #[inline(always)]
+    pub fn parse<'a>(&self, buf: &'a [u8]) -> Result<Status<PacketRef<'a>>, Error> {
+        let mut packet = PacketRef::empty();
+        Ok(self.parse_into(buf, &mut packet)?.map(|_| packet))
+    }
+
+    /// Parses the packet at the start of `buf` into `packet`, in place (rules H1 to H5): the
+    /// server's path, which copies nothing. On `Complete` it returns the packet's wire length
+    /// and `packet` holds it; on `Incomplete` or an error `packet` holds nothing of `buf`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Parser::parse`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use uwsgi_codec::{PacketRef, Parser, Status};
+    ///
+    /// let parser = Parser::new();
+    /// let wire = b"\x00\x0b\x00\x00\x03\x00FOO\x04\x00bar!";
+    /// let mut packet = PacketRef::empty();
+    /// assert_eq!(parser.parse_into(wire, &mut packet)?, Status::Complete(15));
+    /// assert_eq!(packet.vars().unwrap().get("FOO"), Some(&b"bar!"[..]));
+    /// # Ok::<(), uwsgi_codec::Error>(())
+    /// ```
+    #[inline(always)]
+    pub fn parse_into<'a>(
+        &self,
+        buf: &'a [u8],
+        packet: &mut PacketRef<'a>,
+    ) -> Result<Status<usize>, Error> {
+        let header = match self.parse_header(buf)? {
+            Status::Complete(header) => header,
+            Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
+        };
+        let Some(wire) = buf.get(..header.packet_len()) else {
+            return Ok(Status::Incomplete(header.packet_len() - buf.len()));
+        };
+        let kind = self.kind_of(&header);
+        let bytes = wire.get(HEADER_LEN..).unwrap_or_default();
+        let block = packet.reset(wire, header, kind);
+        let filled = match kind.block {
+            BlockKind::Vars => {
+                *block = Block::Vars(Vars::unvalidated(bytes));
+                match block {
+                    Block::Vars(vars) => vars.validate_into(&self.vars),
+                    _ => Ok(()),
+                }
+            }
+            BlockKind::Array => Array::parse(bytes).map(|array| *block = Block::Array(array)),
+            BlockKind::Raw => {
+                *block = Block::Raw(bytes);
+                Ok(())
+            }
+        };
+        if let Err(err) = filled {
+            *packet = PacketRef::empty();
+            return Err(err);
+        }
+        Ok(Status::Complete(wire.len()))
+    }
+
+    /// Validates the block of `wire`, a whole packet whose header has been checked (rule H5),
+    /// as `kind` says, indexing a vars block.
+    #[inline(always)]
+    fn block<'a>(&self, kind: PacketKind, wire: &'a [u8]) -> Result<Block<'a>, Error> {
+        let bytes = wire.get(HEADER_LEN..).unwrap_or_default();
+        Ok(match kind.block {
+            BlockKind::Vars => Block::Vars(Vars::validate(bytes, &self.vars)?),
+            BlockKind::Array => Block::Array(Array::parse(bytes)?),
+            BlockKind::Raw => Block::Raw(bytes),
+        })
+    }
+
+    /// Parses `buf` as everything there is (a file, a closed connection): a packet at its
+    /// start, `None` if it is empty (a clean end, rule H7).
+    ///
+    /// # Errors
+    ///
+    /// As [`Parser::parse`], and `UnexpectedEof` when `buf` ends inside a packet.
+    pub fn parse_eof<'a>(&self, buf: &'a [u8]) -> Result<Option<PacketRef<'a>>, Error> {
+        match self.parse(buf)? {
+            Status::Complete(packet) => Ok(Some(packet)),
+            Status::Incomplete(_) if buf.is_empty() => Ok(None),
+            Status::Incomplete(needed) => Err(Error::UnexpectedEof {
+                offset: buf.len(),
+                needed,
+            }),
+        }
+    }
+
+    /// Parses a datagram, which holds exactly one packet (rule H8).
+    ///
+    /// # Errors
+    ///
+    /// As [`Parser::parse_eof`], and `DatagramLength` unless `buf` is exactly `4 + datasize`
+    /// bytes long.
+    pub fn parse_datagram<'a>(&self, buf: &'a [u8]) -> Result<PacketRef<'a>, Error> {
+        if let Status::Complete(header) = self.parse_header(buf)? {
+            if buf.len() != header.packet_len() {
+                let datasize = usize::from(header.datasize);
+                return Err(Error::DatagramLength {
+                    datasize,
+                    len: buf.len(),
+                });
+            }
+        }
+        let needed = HEADER_LEN - buf.len().min(HEADER_LEN);
+        self.parse_eof(buf)?
+            .ok_or(Error::UnexpectedEof { offset: 0, needed })
+    }
+
+    /// Parses the packet at the start of `buf` into an owned [`Packet`] that shares `buf`'s
+    /// memory: no byte is copied.
+    ///
+    /// # Errors
+    ///
+    /// As [`Parser::parse`].
+    pub fn parse_bytes(&self, buf: &Bytes) -> Result<Status<Packet>, Error> {
+        Ok(self.parse(buf)?.map(|view| Packet::from_view(buf, &view)))
+    }
+
+    /// The packet in `frame`, exactly one whole packet whose header `parse_header` accepted:
+    /// the decoder's path, which keeps `frame` as the packet's memory.
+    pub(crate) fn parse_frame(&self, header: Header, frame: Bytes) -> Result<Packet, Error> {
+        let kind = self.kind_of(&header);
+        let shape = self.block(kind, &frame)?.shape();
+        Ok(Packet::new(frame, header, kind, shape))
+    }
+}
+
+/// The default settings, at one address: `PacketRef::parse` borrows it instead of building a
+/// `Parser` for every packet.
+static DEFAULT: Parser = Parser::DEFAULT;
+
+impl<'a> PacketRef<'a> {
+    /// Parses with the default [`Parser`] settings, without building a `Parser`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Parser::parse`].
+    #[inline(always)]
+    pub fn parse(buf: &'a [u8]) -> Result<Status<PacketRef<'a>>, Error> {
+        DEFAULT.parse(buf)
+    }
+}
+
+impl Packet {
+    /// Parses with the default [`Parser`] settings.
+    ///
+    /// # Errors
+    ///
+    /// As [`Parser::parse`].
+    pub fn parse(buf: &Bytes) -> Result<Status<Packet>, Error> {
+        DEFAULT.parse_bytes(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_is_checked_before_the_block_arrives() {
+        let parser = Parser::new().with_max_datasize(10);
+        assert_eq!(
+            parser.parse(&[0, 11, 0, 0]).map(|s| s.map(|_| ())),
+            Err(Error::TooLarge { len: 11, max: 10 })
+        );
+        assert_eq!(
+            parser.parse(&[0, 10, 0, 0]).map(|s| s.map(|_| ())),
+            Ok(Status::Incomplete(10))
+        );
+    }
+
+    #[test]
+    fn limit_above_the_protocol_maximum_clamps_instead_of_wrapping() {
+        assert_eq!(Parser::new().with_max_datasize(65536).max_datasize(), 65535);
+        assert_eq!(
+            Parser::new().with_max_datasize(usize::MAX).max_datasize(),
+            65535
+        );
+    }
+
+    #[test]
+    fn datagram_must_be_exactly_one_packet() {
+        let parser = Parser::new();
+        assert!(parser.parse_datagram(&[100, 0, 0, 0]).is_ok());
+        assert_eq!(
+            parser.parse_datagram(&[100, 1, 0, 0]).map(|_| ()),
+            Err(Error::DatagramLength {
+                datasize: 1,
+                len: 4
+            })
+        );
+        assert_eq!(
+            parser.parse_datagram(&[100, 0, 0, 0, 9]).map(|_| ()),
+            Err(Error::DatagramLength {
+                datasize: 0,
+                len: 5
+            })
+        );
+        assert_eq!(
+            parser.parse_datagram(&[100, 0]).map(|_| ()),
+            Err(Error::UnexpectedEof {
+                offset: 2,
+                needed: 2
+            })
+        );
+    }
+
+    #[test]
+    fn custom_foreign_pattern_is_refused() {
+        let parser = Parser::new().with_foreign_pattern(*b"PROP");
+        assert!(matches!(
+            parser.parse(b"PROPFIND"),
+            Err(Error::ForeignProtocol { protocol: ForeignProtocol::Custom(p), .. }) if &p == b"PROP"
+        ));
+    }
+
+    #[test]
+    fn getters_read_back_the_settings() {
+        let parser = Parser::new()
+            .with_max_vars(Some(3))
+            .with_foreign_check(false)
+            .with_magic_policy(MagicPolicy::Refuse)
+            .with_direction(Direction::Reply);
+        assert_eq!(parser.max_vars(), Some(3));
+        assert!(!parser.foreign_check());
+        assert_eq!(parser.magic_policy(), &MagicPolicy::Refuse);
+        assert_eq!(parser.direction(), Direction::Reply);
+    }
+
+    #[test]
+    fn reply_direction_reads_an_rpc_reply_as_raw() {
+        let parser = Parser::new().with_direction(Direction::Reply);
+        let packet = parser
+            .parse(b"\xad\x03\x00\x00a|b")
+            .ok()
+            .and_then(Status::complete);
+        assert_eq!(packet.map(|p| *p.block()), Some(Block::Raw(b"a|b")));
+    }
+
+    #[test]
+    fn body_length_comes_from_the_kind_s_var() {
+        // H(111,15,17) kv("size","9") kv("k","v") — cache magic frames its body by `size`.
+        let wire = b"\x6f\x0f\x00\x11\x04\x00size\x01\x009\x01\x00k\x01\x00v";
+        let packet = PacketRef::parse(wire).ok().and_then(Status::complete);
+        assert_eq!(packet.map(|p| p.body_len()), Some(Ok(9)));
+    }
+}
