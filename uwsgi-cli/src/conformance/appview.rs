@@ -82,32 +82,14 @@ pub(crate) fn body_seen(body: &[u8]) -> Option<String> {
         if complete { "complete" } else { "incomplete" }))
 }
 
-/// Every difference between what the app received and the message.
-pub(crate) fn check(message: &Message, body: &[u8]) -> Vec<String> {
-    let doc = match document(body) {
-        Ok(doc) => doc,
-        Err(err) => return vec![err],
-    };
+/// Whether the request is a `HEAD`.
+pub(crate) fn is_head(vars: &[(Vec<u8>, Vec<u8>)]) -> bool {
+    vars.iter().rev().find(|(k, _)| k == b"REQUEST_METHOD").is_some_and(|(_, v)| v == b"HEAD")
+}
+
+/// The body: exactly the framed bytes, complete.
+fn body_faults(message: &Message, doc: &Value) -> Vec<String> {
     let mut faults = Vec::new();
-    let vars: &[(Vec<u8>, Vec<u8>)] = match &message.packet.block {
-        Block::Vars(vars) => vars,
-        _ => &[],
-    };
-    let last = |key: &[u8]| vars.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    for (name, key) in [("path", &b"PATH_INFO"[..]), ("method", b"REQUEST_METHOD")] {
-        let Some(sent) = last(key) else { continue };
-        match field(&doc, name) {
-            Ok(Some(seen)) if seen == sent => {}
-            Ok(Some(seen)) => faults.push(format!(
-                "{} sent {}, the app got {}{}",
-                String::from_utf8_lossy(key), show(&sent), show(&seen),
-                if name == "path" && seen.len() < sent.len() { " (percent-decoded again)" } else { "" }
-            )),
-            Ok(None) => faults.push(format!("{} sent {}, the app got none", String::from_utf8_lossy(key), show(&sent))),
-            Err(err) => faults.push(err),
-        }
-    }
-    // The body: exactly the framed bytes, complete.
     let len = doc.get("body_len").and_then(Value::as_u64);
     let digest = doc.get("body_sha256").and_then(Value::as_str);
     let complete = doc.get("body_complete").and_then(Value::as_bool);
@@ -120,6 +102,101 @@ pub(crate) fn check(message: &Message, body: &[u8]) -> Vec<String> {
         ));
     } else if complete != Some(true) {
         faults.push("the app was told its whole body is incomplete".into());
+    }
+    faults
+}
+
+/// ASGI (tests/peers/appview_asgi.py): the scope's path is the UTF-8 text of `PATH_INFO`,
+/// every `HTTP_*` var a header, and the only content-length header the `CONTENT_LENGTH` sent.
+fn asgi_faults(vars: &[(Vec<u8>, Vec<u8>)], doc: &Value) -> Vec<String> {
+    let mut faults = Vec::new();
+    let last = |key: &[u8]| vars.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    if let Some(path) = last(b"PATH_INFO").and_then(|p| String::from_utf8(p).ok()) {
+        let seen = doc.get("path").and_then(Value::as_str).unwrap_or_default();
+        if seen != path {
+            faults.push(format!(
+                "PATH_INFO sent {}, scope[\"path\"] is {seen:?}, want {path:?} (its UTF-8 text, ASGI)",
+                show(path.as_bytes())
+            ));
+        }
+    }
+    if let Some(method) = last(b"REQUEST_METHOD") {
+        let seen = doc.get("method").and_then(Value::as_str).and_then(latin1_bytes);
+        if seen.as_deref() != Some(method.as_slice()) {
+            faults.push(format!("REQUEST_METHOD sent {}, scope[\"method\"] differs", show(&method)));
+        }
+    }
+    let mut headers: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for item in doc.get("environ").and_then(Value::as_array).into_iter().flatten() {
+        if let Some((key, value)) = entry(item) {
+            if let Some(name) = key.strip_prefix(b"header:") {
+                headers.push((name.to_ascii_lowercase(), value));
+            }
+        }
+    }
+    let header = |name: &[u8]| headers.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let mut done: Vec<&[u8]> = Vec::new();
+    for (key, _) in vars {
+        let Some(rest) = key.strip_prefix(b"HTTP_") else { continue };
+        if done.contains(&key.as_slice()) || matches!(rest, b"CONTENT_LENGTH" | b"CONTENT_TYPE") {
+            continue;
+        }
+        done.push(key);
+        let name: Vec<u8> = rest.iter().map(|&b| if b == b'_' { b'-' } else { b.to_ascii_lowercase() }).collect();
+        let sent = last(key).unwrap_or_default();
+        match header(&name) {
+            Some(value) if value == sent => {}
+            Some(value) => faults.push(format!("{} sent {}, header {} is {}", show(key), show(&sent), show(&name), show(&value))),
+            None => faults.push(format!("{} = {} did not reach the app as a header", show(key), show(&sent))),
+        }
+    }
+    let lengths: Vec<Vec<u8>> = headers.iter().filter(|(n, _)| n == b"content-length").map(|(_, v)| v.clone()).collect();
+    if let Some(sent) = last(b"CONTENT_LENGTH").filter(|v| !v.is_empty()) {
+        if lengths.iter().any(|v| *v != sent) {
+            let shown: Vec<String> = lengths.iter().map(|v| show(v)).collect();
+            faults.push(format!(
+                "CONTENT_LENGTH sent {}, the scope's content-length headers are [{}] (HTTP_CONTENT_LENGTH is never the length, C4)",
+                show(&sent), shown.join(", ")
+            ));
+        }
+    }
+    faults
+}
+
+/// Every difference between what the app received and the message.
+pub(crate) fn check(message: &Message, body: &[u8]) -> Vec<String> {
+    if let Block::Vars(vars) = &message.packet.block {
+        if is_head(vars) {
+            return Vec::new(); // a reply to HEAD has no body to carry the report
+        }
+    }
+    let doc = match document(body) {
+        Ok(doc) => doc,
+        Err(err) => return vec![err],
+    };
+    let mut faults = Vec::new();
+    let vars: &[(Vec<u8>, Vec<u8>)] = match &message.packet.block {
+        Block::Vars(vars) => vars,
+        _ => &[],
+    };
+    let last = |key: &[u8]| vars.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    faults.extend(body_faults(message, &doc));
+    if doc.get("raw_path").is_some() {
+        faults.extend(asgi_faults(vars, &doc));
+        return faults;
+    }
+    for (name, key) in [("path", &b"PATH_INFO"[..]), ("method", b"REQUEST_METHOD")] {
+        let Some(sent) = last(key) else { continue };
+        match field(&doc, name) {
+            Ok(Some(seen)) if seen == sent => {}
+            Ok(Some(seen)) => faults.push(format!(
+                "{} sent {}, the app got {}{}",
+                String::from_utf8_lossy(key), show(&sent), show(&seen),
+                if name == "path" && seen.len() < sent.len() { " (percent-decoded again)" } else { "" }
+            )),
+            Ok(None) => faults.push(format!("{} sent {}, the app got none", String::from_utf8_lossy(key), show(&sent))),
+            Err(err) => faults.push(err),
+        }
     }
     // Every var, with the last value of a repeated key.
     let mut environ: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();

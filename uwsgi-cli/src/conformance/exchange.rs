@@ -71,14 +71,32 @@ pub(crate) struct Timing {
     pub(crate) linger: Duration,
 }
 
-/// Reads the responses whole in `buf[*pos..]`; `eof`: no more bytes will come. Returns
-/// `false` once bytes that are not a response are found.
-fn parse(buf: &[u8], pos: &mut usize, eof: bool, responses: &mut Vec<Response>) -> bool {
+/// Where reading the responses is.
+#[derive(Debug, Default)]
+struct Reader {
+    pos: usize,
+    /// The request was a `HEAD`: its response has no body (RFC 9112 §6.3).
+    head: bool,
+    /// Body bytes a server sent after the head of a `HEAD` response anyway (up to its
+    /// Content-Length): skipped, not read as a further response.
+    skip: u64,
+}
+
+/// Reads the responses whole in `buf[reader.pos..]`; `eof`: no more bytes will come.
+/// Returns `false` once bytes that are not a response are found.
+fn parse(buf: &[u8], reader: &mut Reader, eof: bool, responses: &mut Vec<Response>) -> bool {
+    let pos = &mut reader.pos;
     // Each turn consumes a response (or an interim one) or stops.
     for _ in 0..buf.len() + 1 {
         let rest = buf.get(*pos..).unwrap_or_default();
         if rest.is_empty() {
             return true;
+        }
+        if reader.skip > 0 && !rest.starts_with(&b"HTTP/"[..rest.len().min(5)]) {
+            let n = usize::try_from(reader.skip).unwrap_or(usize::MAX).min(rest.len());
+            reader.skip -= n as u64;
+            *pos += n;
+            continue;
         }
         let head = match ResponseHead::parse(rest) {
             Ok(Status::Complete(head)) => head,
@@ -91,7 +109,13 @@ fn parse(buf: &[u8], pos: &mut usize, eof: bool, responses: &mut Vec<Response>) 
         let head_len = head.head_len();
         let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
         let line = line.strip_suffix(b"\r").unwrap_or(line).escape_ascii().to_string();
-        let body_end = match head.body_framing(false) {
+        let head_request = reader.head && responses.is_empty();
+        if head_request {
+            if let Ok(ReplyBody::Length(n)) = head.body_framing(false) {
+                reader.skip = n;
+            }
+        }
+        let body_end = match head.body_framing(head_request) {
             Ok(ReplyBody::Empty) => Some(head_len),
             Ok(ReplyBody::Length(n)) => usize::try_from(n).ok().map(|n| head_len.saturating_add(n)),
             Ok(ReplyBody::UntilClose) => eof.then_some(rest.len()),
@@ -118,6 +142,7 @@ pub(crate) async fn exchange(
     wire: &[u8],
     expected: usize,
     eof_first: bool,
+    head: bool,
     timing: Timing,
 ) -> Exchange {
     let deadline = Instant::now() + timing.timeout;
@@ -145,16 +170,17 @@ pub(crate) async fn exchange(
         let _ = stream.shutdown().await;
         result.half_closed = true;
     }
-    let (mut buf, mut pos) = (Vec::new(), 0);
+    let mut buf = Vec::new();
+    let mut reader = Reader { head, ..Reader::default() };
     let mut chunk = vec![0u8; 64 * 1024];
     // Each turn reads once; reads end at EOF, an error, the linger or the deadline.
     loop {
-        if !parse(&buf, &mut pos, false, &mut result.responses) {
+        if !parse(&buf, &mut reader, false, &mut result.responses) {
             result.end = End::NotHttp;
             break;
         }
         let answered = result.responses.len() >= expected && !result.responses.is_empty();
-        let idle = pos == buf.len();
+        let idle = reader.pos == buf.len();
         let wait_until = if (answered && idle) || !result.half_closed {
             (Instant::now() + timing.linger).min(deadline)
         } else {
@@ -190,11 +216,11 @@ pub(crate) async fn exchange(
             }
         }
     }
-    let closed = matches!(result.end, End::Closed | End::Reset);
-    if result.end != End::NotHttp && !parse(&buf, &mut pos, closed, &mut result.responses) {
+    // Reading is over: a response cut short counts with what came.
+    if result.end != End::NotHttp && !parse(&buf, &mut reader, true, &mut result.responses) {
         result.end = End::NotHttp;
     }
-    let rest = buf.get(pos..).unwrap_or_default();
+    let rest = buf.get(reader.pos..).unwrap_or_default();
     result.garbage = rest.iter().copied().take(64).collect();
     result
 }

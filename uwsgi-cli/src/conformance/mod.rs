@@ -102,7 +102,7 @@ fn known_good_request(max_datasize: u64) -> Vec<u8> {
 
 /// `Ok(status line)` if the server answers a valid request with a 2xx, else why not.
 async fn probe(context: &Context) -> Result<String, String> {
-    let exchange = exchange(&context.target, &context.probe, 1, false, context.timing).await;
+    let exchange = exchange(&context.target, &context.probe, 1, false, false, context.timing).await;
     match exchange.responses.first() {
         Some(r) if (200..300).contains(&r.status) => Ok(r.line.clone()),
         Some(r) => Err(format!("it answered `{}`, want a 2xx", r.line)),
@@ -123,7 +123,7 @@ fn settings(args: &ConformanceArgs) -> Settings {
 
 /// Runs one planned vector: `(judged, responses)`.
 async fn run_plan(context: &Context, plan: &Plan) -> (Judged, Vec<(u16, String)>) {
-    let exchange = exchange(&context.target, &plan.wire, plan.responses(), plan.eof_first, context.timing).await;
+    let exchange = exchange(&context.target, &plan.wire, plan.responses(), plan.eof_first, plan.head_request(), context.timing).await;
     let responses = exchange.responses.iter().map(|r| (r.status, r.line.clone())).collect();
     let judged = match verdict::judge(plan, &exchange, context.app_view, context.timing) {
         Ok(judged) => judged,
@@ -159,7 +159,7 @@ async fn run_server(args: &ConformanceArgs) -> Result<bool, String> {
         format!("{} does not answer a valid request with a 2xx, so no vector can be judged: {err}", args.target)
     })?;
     if args.app_view {
-        let check = exchange(&context.target, &context.probe, 1, false, timing).await;
+        let check = exchange(&context.target, &context.probe, 1, false, false, timing).await;
         let body = check.responses.first().map(|r| r.body.clone()).unwrap_or_default();
         if let Err(err) = appview::is_app_view(&body) {
             return Err(format!("--app-view: {err} (it answered `{first}`)"));

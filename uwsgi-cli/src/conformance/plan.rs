@@ -62,6 +62,14 @@ impl Plan {
         }
     }
 
+    /// Whether the first request is a `HEAD` (its response has no body).
+    pub(crate) fn head_request(&self) -> bool {
+        match self.steps.first() {
+            Some(Step::Response(message)) => super::appview::is_head(vars(&message.packet)),
+            _ => false,
+        }
+    }
+
     /// How many responses must come before the refusal (or in all).
     pub(crate) fn responses(&self) -> usize {
         self.steps.iter().filter(|s| matches!(s, Step::Response(_))).count()
@@ -151,7 +159,8 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
     let Some(&[m1, _, _, m2]) = header else {
         return Err(format!("{} bytes, no whole header: not a request family", vector.wire.len()));
     };
-    if PacketKind::of(Modifier1(m1), m2, Direction::Request) != PacketKind::REQUEST {
+    let foreign = matches!(&vector.expect, Expect::Error(e) if e.kind == "ForeignProtocol");
+    if !foreign && PacketKind::of(Modifier1(m1), m2, Direction::Request) != PacketKind::REQUEST {
         return Err(format!("modifier1 {m1}, modifier2 {m2}: a service packet, not a request family"));
     }
     // The options the vector sets must be the server's.
