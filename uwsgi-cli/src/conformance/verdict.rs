@@ -133,10 +133,10 @@ pub(crate) fn judge(plan: &Plan, exchange: &Exchange, app_view: bool, timing: Ti
     let judged = plan.steps.len();
     if exchange.responses.len() > judged && !plan.unjudged_tail {
         let extra = exchange.responses.get(judged).map_or(String::new(), |r| r.line.clone());
-        let after = if exchange.half_closed && !plan.eof_first {
-            "after our end of input"
+        let after = if exchange.half_closed {
+            "after our end of input (H7: an end between messages is a clean end)"
         } else {
-            "to bytes that are not a request of their own"
+            "to the bytes after the body"
         };
         return Ok(Judged::Fail(format!(
             "answered {} times: a further response `{extra}` {after} ({}): {how}",
