@@ -155,9 +155,10 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
     if options.datagram {
         return Err("a datagram: not sent on a stream".into());
     }
-    let header = vector.wire.get(..4);
-    let Some(&[m1, _, _, m2]) = header else {
-        return Err(format!("{} bytes, no whole header: not a request family", vector.wire.len()));
+    // Fewer than 4 bytes are an end of input inside a header (or a clean end): run them.
+    let (m1, m2) = match vector.wire.get(..4) {
+        Some(&[m1, _, _, m2]) => (m1, m2),
+        _ => (0, 0),
     };
     let foreign = matches!(&vector.expect, Expect::Error(e) if e.kind == "ForeignProtocol");
     if !foreign && PacketKind::of(Modifier1(m1), m2, Direction::Request) != PacketKind::REQUEST {
@@ -180,12 +181,13 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
     if !needs.is_empty() {
         return Err(format!("needs a server started with {}", needs.join(" ")));
     }
-    if !settings.allow_magic {
+    if !settings.allow_magic && !settings.magic_refuse {
         if let Some(key) = code_magic(&vector.wire) {
             return Err(format!("carries {key} (PROTOCOL.md §9: uWSGI would act on it); --allow-magic sends it"));
         }
     }
     let (mut steps, mut trailing, mut eof_first) = steps(&vector.expect);
+    eof_first |= steps.is_empty(); // an empty connection: nothing but the end of input
     // A one-request server decodes the first message only (C8): the rest is trailing.
     if !settings.persistent && steps.len() > 1 {
         steps.truncate(1);
