@@ -8,7 +8,7 @@ use std::os::unix::process::CommandExt as _;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::{loopback, repo};
+use super::{loopback, repo};
 use std::net::TcpStream;
 
 
@@ -151,7 +151,7 @@ impl PeerCtl {
     /// `peerctl.py start PEER --dir DIR --port PORT [--upstream U] [--app APP]` on a free
     /// port; `Err` with peerctl's output when it does not start (not installed, say).
     pub fn start(peer: &str, dir: &Path, upstream: Option<u16>, app: Option<&str>) -> Result<PeerCtl, String> {
-        let port = crate::free_port();
+        let port = super::free_port();
         let dir = dir.join(peer);
         let mut command = Command::new("python3");
         command
