@@ -37,7 +37,16 @@ fn build_example(name: &str) -> PathBuf {
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .current_dir(repo())
-        .args(["build", "--quiet", "-p", "uwsgi-codec", "--features", "codec", "--example", name])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "uwsgi-codec",
+            "--features",
+            "codec",
+            "--example",
+            name,
+        ])
         .arg("--target-dir")
         .arg(target);
     if profile.ends_with("release") {
@@ -108,15 +117,29 @@ pub fn uwsgi_cli() -> &'static Path {
             return PathBuf::from(path);
         }
         let exe = std::env::current_exe().expect("the test binary's path");
-        let profile = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+        let profile = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps");
         let target = profile.parent().expect("target/<profile>");
         let status = Command::new(env!("CARGO"))
             .current_dir(repo())
-            .args(["build", "--quiet", "-p", "uwsgi-cli", "--bin", "uwsgi", "--target-dir"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "uwsgi-cli",
+                "--bin",
+                "uwsgi",
+                "--target-dir",
+            ])
             .arg(target)
             .status()
             .expect("run cargo build");
-        assert!(status.success(), "cargo build -p uwsgi-cli failed ({status})");
+        assert!(
+            status.success(),
+            "cargo build -p uwsgi-cli failed ({status})"
+        );
         profile.join("uwsgi")
     })
 }
@@ -234,4 +257,3 @@ pub fn nginx_errors(error_log: &Path) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
-

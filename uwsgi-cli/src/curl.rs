@@ -67,7 +67,13 @@ pub(crate) async fn run(args: &CurlArgs) -> u8 {
         Ok(inputs) => inputs,
         Err(message) => return usage(message),
     };
-    let request = Request { args, target: &target, headers, body, vars };
+    let request = Request {
+        args,
+        target: &target,
+        headers,
+        body,
+        vars,
+    };
     match tokio::time::timeout(timeout, request.exchange(timeout)).await {
         Ok(Ok(())) => 0,
         Ok(Err(message)) => {
@@ -93,7 +99,9 @@ fn read(path: &str) -> Result<Vec<u8>, String> {
 fn read_vars(path: &str) -> Result<Pairs, String> {
     let doc: Value = serde_json::from_slice(&read(path)?).map_err(|e| format!("{path}: {e}"))?;
     let list = doc.get("vars").unwrap_or(&doc).as_array();
-    let list = list.ok_or(format!("{path}: not a list of {{\"key_hex\":..,\"value_hex\":..}}"))?;
+    let list = list.ok_or(format!(
+        "{path}: not a list of {{\"key_hex\":..,\"value_hex\":..}}"
+    ))?;
     let field = |i: usize, pair: &Value, name: &str| {
         let text = pair.get(name).and_then(Value::as_str);
         text.and_then(hex::decode)
@@ -115,7 +123,9 @@ impl Request<'_> {
     /// The value of the first `-H` header called `name`, in any case.
     fn header(&self, name: &str) -> Option<&str> {
         let mut headers = self.headers.iter();
-        headers.find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+        headers
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
     }
 
     fn method(&self) -> &str {
@@ -130,7 +140,11 @@ impl Request<'_> {
         let (path_only, query) = path.split_once('?').unwrap_or((path, ""));
         let path_info = percent_decode(path_only.as_bytes());
         let mut headers = self.headers.clone();
-        if let Some(body) = self.body.as_ref().filter(|_| self.header("Content-Length").is_none()) {
+        if let Some(body) = self
+            .body
+            .as_ref()
+            .filter(|_| self.header("Content-Length").is_none())
+        {
             headers.push(("Content-Length".into(), body.len().to_string())); // as curl sends
         }
         let headers = headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes()));
@@ -139,7 +153,10 @@ impl Request<'_> {
             ..CgiMapping::default()
         };
         // Debian's `uwsgi_param HTTP_HOST $host` stands in for a Host header (nginx skips it).
-        let headers = mapping.header_vars(headers).into_iter().filter(|(k, _)| k != b"HTTP_HOST");
+        let headers = mapping
+            .header_vars(headers)
+            .into_iter()
+            .filter(|(k, _)| k != b"HTTP_HOST");
         let host = self.header("Host").unwrap_or(&server_name);
         let params = NginxParams {
             query_string: query.as_bytes(),
@@ -157,7 +174,9 @@ impl Request<'_> {
             host: Some(host.as_bytes()),
             ..NginxParams::default()
         };
-        let params = params.pairs().map(|(key, value)| (key.to_vec(), value.to_vec()));
+        let params = params
+            .pairs()
+            .map(|(key, value)| (key.to_vec(), value.to_vec()));
         params.chain(headers).collect()
     }
 
@@ -175,9 +194,13 @@ impl Request<'_> {
         let mut codec = ClientCodec::new();
         let mut out = BytesMut::new();
         let sending = |err| format!("cannot send the request: {}", describe(&err));
-        codec.encode(ClientMessage::Packet(&builder), &mut out).map_err(sending)?;
+        codec
+            .encode(ClientMessage::Packet(&builder), &mut out)
+            .map_err(sending)?;
         if !body.is_empty() {
-            codec.encode(ClientMessage::Body(body), &mut out).map_err(sending)?;
+            codec
+                .encode(ClientMessage::Body(body), &mut out)
+                .map_err(sending)?;
         }
         let write = stream.write_all(&out).await.and(stream.flush().await);
         // A peer that refuses the request may close before reading it all: read its answer.
@@ -187,11 +210,20 @@ impl Request<'_> {
         let received = if framed {
             framed_reply(&mut stream, &mut codec).await?
         } else {
-            raw_reply(&mut stream, head_request, self.args.body_only, self.args.verbose).await?
+            raw_reply(
+                &mut stream,
+                head_request,
+                self.args.body_only,
+                self.args.verbose,
+            )
+            .await?
         };
         if received == 0 {
             let why = write_error.map_or(String::new(), |err| format!(" (sending failed: {err})"));
-            return Err(format!("empty reply: {} closed the connection without answering{why}", self.target));
+            return Err(format!(
+                "empty reply: {} closed the connection without answering{why}",
+                self.target
+            ));
         }
         Ok(())
     }
@@ -199,7 +231,10 @@ impl Request<'_> {
 
 fn print(bytes: &[u8]) -> Result<(), String> {
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(bytes).and_then(|()| stdout.flush()).map_err(|err| format!("stdout: {err}"))
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|err| format!("stdout: {err}"))
 }
 
 /// A raw HTTP reply: until the head and `Content-Length` bytes are in, or EOF. Returns the
@@ -227,10 +262,13 @@ async fn raw_reply(
                     };
                     if verbose {
                         let status = head.status();
-                        eprintln!("uwsgi curl: status {status}, head {len} bytes, body {}", match end {
-                            Some(end) => format!("{} bytes (Content-Length)", end - len as u64),
-                            None => "until the connection closes".into(),
-                        });
+                        eprintln!(
+                            "uwsgi curl: status {status}, head {len} bytes, body {}",
+                            match end {
+                                Some(end) => format!("{} bytes (Content-Length)", end - len as u64),
+                                None => "until the connection closes".into(),
+                            }
+                        );
                     }
                     Some((len, end))
                 }
@@ -256,31 +294,48 @@ async fn raw_reply(
         }
     }
     let (head_len, end) = framing.unwrap_or((0, None));
-    let end = end.map_or(buf.len(), |end| usize::try_from(end).unwrap_or(usize::MAX).min(buf.len()));
+    let end = end.map_or(buf.len(), |end| {
+        usize::try_from(end).unwrap_or(usize::MAX).min(buf.len())
+    });
     if let Some((_, Some(framed))) = framing {
         if (buf.len() as u64) < framed {
-            return Err(format!("the reply ended after {} of {framed} bytes (Content-Length)", buf.len()));
+            return Err(format!(
+                "the reply ended after {} of {framed} bytes (Content-Length)",
+                buf.len()
+            ));
         }
     }
     let from = if body_only { head_len.min(end) } else { 0 };
     print(buf.get(from..end).unwrap_or_default())?;
     if verbose {
         let extra = buf.len() - end;
-        eprintln!("uwsgi curl: {} bytes in {:?}{}", end, started.elapsed(), if extra > 0 {
-            format!(", then {extra} bytes after the reply (not printed)")
-        } else {
-            String::new()
-        });
+        eprintln!(
+            "uwsgi curl: {} bytes in {:?}{}",
+            end,
+            started.elapsed(),
+            if extra > 0 {
+                format!(", then {extra} bytes after the reply (not printed)")
+            } else {
+                String::new()
+            }
+        );
     }
     Ok(buf.len())
 }
 
 /// A framed service reply (pong, RPC, cache ...): its packet and body, as they came.
-async fn framed_reply(stream: &mut Box<dyn Conn>, codec: &mut ClientCodec) -> Result<usize, String> {
+async fn framed_reply(
+    stream: &mut Box<dyn Conn>,
+    codec: &mut ClientCodec,
+) -> Result<usize, String> {
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let (mut eof, mut received) = (false, 0);
     loop {
-        let frame = if eof { codec.decode_eof(&mut buf) } else { codec.decode(&mut buf) };
+        let frame = if eof {
+            codec.decode_eof(&mut buf)
+        } else {
+            codec.decode(&mut buf)
+        };
         match frame.map_err(|err| format!("bad reply: {}", describe(&err)))? {
             Some(ClientFrame::Packet(packet)) => {
                 received += packet.wire_len();
@@ -302,7 +357,9 @@ async fn framed_reply(stream: &mut Box<dyn Conn>, codec: &mut ClientCodec) -> Re
 }
 
 fn hex_digit(byte: u8) -> Option<u8> {
-    char::from(byte).to_digit(16).and_then(|digit| u8::try_from(digit).ok())
+    char::from(byte)
+        .to_digit(16)
+        .and_then(|digit| u8::try_from(digit).ok())
 }
 
 /// `%XX` becomes its byte; a `%` without two hex digits after it stays.
@@ -310,9 +367,9 @@ pub(crate) fn percent_decode(path: &[u8]) -> Vec<u8> {
     let (mut out, mut rest) = (Vec::with_capacity(path.len()), path);
     while let Some((&byte, tail)) = rest.split_first() {
         let escape = match tail {
-            [high, low, after @ ..] if byte == b'%' => {
-                hex_digit(*high).zip(hex_digit(*low)).map(|(h, l)| (h << 4 | l, after))
-            }
+            [high, low, after @ ..] if byte == b'%' => hex_digit(*high)
+                .zip(hex_digit(*low))
+                .map(|(h, l)| (h << 4 | l, after)),
             _ => None,
         };
         let (byte, after) = escape.unwrap_or((byte, tail));

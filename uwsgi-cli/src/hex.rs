@@ -53,10 +53,15 @@ pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
     if digits.len() % 2 != 0 {
         return None;
     }
-    Some(digits.chunks(2).map(|pair| match pair {
-        [high, low] => high << 4 | low,
-        _ => 0,
-    }).collect())
+    Some(
+        digits
+            .chunks(2)
+            .map(|pair| match pair {
+                [high, low] => high << 4 | low,
+                _ => 0,
+            })
+            .collect(),
+    )
 }
 
 /// At most `max` bytes as an escaped, quoted string, with a note of how many were left out.

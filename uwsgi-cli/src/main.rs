@@ -91,7 +91,12 @@ pub(crate) struct CurlArgs {
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub(crate) headers: Vec<String>,
     /// The request body from a file (`-` = stdin), sent byte for byte.
-    #[arg(short = 'd', long = "data", visible_alias = "body", value_name = "FILE")]
+    #[arg(
+        short = 'd',
+        long = "data",
+        visible_alias = "body",
+        value_name = "FILE"
+    )]
     pub(crate) data: Option<String>,
     /// Header byte 0.
     #[arg(long, default_value_t = 0)]

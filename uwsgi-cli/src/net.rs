@@ -54,7 +54,10 @@ impl Target {
                 }
                 Target::Unix(path) => {
                     let stream = UnixStream::connect(path).await?;
-                    Ok((Box::new(stream) as Box<dyn Conn>, ("127.0.0.1".into(), "0".into())))
+                    Ok((
+                        Box::new(stream) as Box<dyn Conn>,
+                        ("127.0.0.1".into(), "0".into()),
+                    ))
                 }
             }
         };
@@ -120,7 +123,10 @@ impl Listener {
                     Err(_) => {}
                 }
                 let listener = UnixListener::bind(&path).map_err(fail)?;
-                Ok((Listener::Unix(listener, path.clone()), format!("unix:{path}")))
+                Ok((
+                    Listener::Unix(listener, path.clone()),
+                    format!("unix:{path}"),
+                ))
             }
         }
     }
@@ -160,8 +166,14 @@ mod tests {
 
     #[test]
     fn targets() {
-        assert_eq!(Target::parse("127.0.0.1:3031"), Ok(Target::Tcp("127.0.0.1:3031".into())));
-        assert_eq!(Target::parse("unix:/tmp/a"), Ok(Target::Unix("/tmp/a".into())));
+        assert_eq!(
+            Target::parse("127.0.0.1:3031"),
+            Ok(Target::Tcp("127.0.0.1:3031".into()))
+        );
+        assert_eq!(
+            Target::parse("unix:/tmp/a"),
+            Ok(Target::Unix("/tmp/a".into()))
+        );
         assert_eq!(Target::parse("/tmp/a"), Ok(Target::Unix("/tmp/a".into())));
         assert!(Target::parse("localhost").is_err());
         assert!(Target::parse(":80").is_err());

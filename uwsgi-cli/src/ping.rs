@@ -17,9 +17,9 @@ use crate::serve::describe;
 
 /// Runs `uwsgi ping`; returns the exit status.
 pub(crate) async fn run(args: &PingArgs) -> u8 {
-    let (target, timeout) = match Target::parse(&args.addr).and_then(|target| {
-        Ok((target, seconds(args.timeout, "--timeout")?))
-    }) {
+    let (target, timeout) = match Target::parse(&args.addr)
+        .and_then(|target| Ok((target, seconds(args.timeout, "--timeout")?)))
+    {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("uwsgi ping: {message}");
@@ -33,7 +33,9 @@ pub(crate) async fn run(args: &PingArgs) -> u8 {
             Ok(Ok(warning)) => {
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 match warning {
-                    Some(text) => println!("pong from {} in {ms:.3} ms (warning: {text})", args.addr),
+                    Some(text) => {
+                        println!("pong from {} in {ms:.3} ms (warning: {text})", args.addr)
+                    }
                     None => println!("pong from {} in {ms:.3} ms", args.addr),
                 }
             }
@@ -59,16 +61,25 @@ async fn ping(target: &Target, timeout: Duration) -> Result<Option<String>, Stri
     codec
         .encode(ClientMessage::Packet(&ping), &mut out)
         .map_err(|err| describe(&err))?;
-    stream.write_all(&out).await.map_err(|err| format!("write failed: {err}"))?;
+    stream
+        .write_all(&out)
+        .await
+        .map_err(|err| format!("write failed: {err}"))?;
     let mut buf = BytesMut::with_capacity(256);
     let mut eof = false;
     loop {
-        let frame = if eof { codec.decode_eof(&mut buf) } else { codec.decode(&mut buf) };
+        let frame = if eof {
+            codec.decode_eof(&mut buf)
+        } else {
+            codec.decode(&mut buf)
+        };
         match frame.map_err(|err| format!("bad reply from {target}: {}", describe(&err)))? {
             Some(ClientFrame::Packet(pong)) => {
                 let (m1, m2) = (pong.modifier1(), pong.modifier2());
                 if (m1, m2) != (Modifier1::PING, 1) {
-                    return Err(format!("{target} answered a ping with modifier1 {m1}, modifier2 {m2}"));
+                    return Err(format!(
+                        "{target} answered a ping with modifier1 {m1}, modifier2 {m2}"
+                    ));
                 }
                 let warning = pong.view().block_bytes();
                 return Ok((!warning.is_empty()).then(|| Escaped(warning).to_string()));

@@ -32,19 +32,28 @@ pub(crate) const REPLY: &[u8] =
 
 /// How many bytes the request in `buf` has, read leniently; `None` while unknown.
 fn lenient_len(buf: &[u8]) -> Option<usize> {
-    let &[_, low, high, _] = buf.get(..4)? else { return None };
+    let &[_, low, high, _] = buf.get(..4)? else {
+        return None;
+    };
     let end = 4 + usize::from(u16::from_le_bytes([low, high]));
     let block = buf.get(4..end)?;
     let (mut at, mut body) = (0, 0usize);
     while let Some(&[kl, kh]) = block.get(at..at + 2) {
         let key_len = usize::from(u16::from_le_bytes([kl, kh]));
         let key = block.get(at + 2..at + 2 + key_len);
-        let Some(&[vl, vh]) = block.get(at + 2 + key_len..at + 4 + key_len) else { break };
+        let Some(&[vl, vh]) = block.get(at + 2 + key_len..at + 4 + key_len) else {
+            break;
+        };
         let value_len = usize::from(u16::from_le_bytes([vl, vh]));
         let value = block.get(at + 4 + key_len..at + 4 + key_len + value_len);
         if key == Some(b"CONTENT_LENGTH") {
-            let digits = value.unwrap_or_default().iter().take_while(|b| b.is_ascii_digit());
-            body = digits.fold(0usize, |n, d| n.saturating_mul(10).saturating_add(usize::from(d - b'0')));
+            let digits = value
+                .unwrap_or_default()
+                .iter()
+                .take_while(|b| b.is_ascii_digit());
+            body = digits.fold(0usize, |n, d| {
+                n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
+            });
         }
         at += 4 + key_len + value_len;
     }
@@ -88,18 +97,29 @@ pub(crate) async fn capture(mut stream: Box<dyn Conn>, limit: Duration) -> Vec<u
 pub(crate) fn error_object(error: &Error) -> Value {
     let mut object = json!({"kind": error.kind(), "offset": error.offset()});
     let extra = match error {
-        Error::ForeignProtocol { protocol, modifier1, datasize } => {
+        Error::ForeignProtocol {
+            protocol,
+            modifier1,
+            datasize,
+        } => {
             json!({"protocol": format!("{protocol:?}"), "modifier1": modifier1, "datasize": datasize})
         }
         Error::TooLarge { len, max } => json!({"len": len, "max": max}),
         Error::TruncatedLength { field, .. } => json!({"field": field.name()}),
-        Error::Overrun { field, len, available, .. } => {
+        Error::Overrun {
+            field,
+            len,
+            available,
+            ..
+        } => {
             json!({"field": field.name(), "len": len, "available": available})
         }
         Error::TooManyVars { max, .. } => json!({"max": max}),
         Error::UnexpectedEof { needed, .. } => json!({"needed": needed}),
         Error::InvalidContentLength { reason, .. } => json!({"reason": format!("{reason:?}")}),
-        Error::ConflictingContentLength { first, second, .. } => json!({"first": first, "second": second}),
+        Error::ConflictingContentLength { first, second, .. } => {
+            json!({"first": first, "second": second})
+        }
         _ => json!({}),
     };
     if let (Value::Object(object), Value::Object(extra)) = (&mut object, extra) {
@@ -120,13 +140,27 @@ pub(crate) fn decode(wire: &[u8]) -> Result<(Value, u64, usize), Value> {
         "modifier2": packet.modifier2(), "body_len": body_len,
     });
     let (kind, block) = match packet.block() {
-        Block::Vars(vars) => ("vars", json!(vars.iter().map(|(k, v)| json!({"key_hex": hex::encode(k), "value_hex": hex::encode(v)})).collect::<Vec<_>>())),
-        Block::Array(items) => ("array", json!(items.iter().map(hex::encode).collect::<Vec<_>>())),
+        Block::Vars(vars) => (
+            "vars",
+            json!(
+                vars.iter()
+                    .map(|(k, v)| json!({"key_hex": hex::encode(k), "value_hex": hex::encode(v)}))
+                    .collect::<Vec<_>>()
+            ),
+        ),
+        Block::Array(items) => (
+            "array",
+            json!(items.iter().map(hex::encode).collect::<Vec<_>>()),
+        ),
         Block::Raw(raw) => ("raw", json!(hex::encode(raw))),
     };
     if let Value::Object(map) = &mut object {
         map.insert("block_kind".into(), json!(kind));
-        let field = match kind { "vars" => "vars", "array" => "items", _ => "raw_hex" };
+        let field = match kind {
+            "vars" => "vars",
+            "array" => "items",
+            _ => "raw_hex",
+        };
         map.insert(field.into(), block);
     }
     Ok((object, body_len, packet.wire_len()))
@@ -137,7 +171,10 @@ pub(crate) fn vector(wire: &[u8], name: &str, front_end: &str) -> Value {
     let expect = match decode(wire) {
         Ok((mut packet, _, len)) => {
             if let Value::Object(map) = &mut packet {
-                map.insert("after_hex".into(), json!(hex::encode(wire.get(len..).unwrap_or_default())));
+                map.insert(
+                    "after_hex".into(),
+                    json!(hex::encode(wire.get(len..).unwrap_or_default())),
+                );
             }
             json!({"packet": packet})
         }
@@ -156,7 +193,16 @@ pub(crate) fn vector(wire: &[u8], name: &str, front_end: &str) -> Value {
 pub(crate) fn capture_name(wire: &[u8]) -> Option<String> {
     let packet = Parser::new().parse_eof(wire).ok().flatten()?;
     let value = packet.vars()?.get("HTTP_X_CAPTURE_NAME")?;
-    let name: String = value.iter().map(|&b| if b.is_ascii_alphanumeric() { char::from(b) } else { '_' }).collect();
+    let name: String = value
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b)
+            } else {
+                '_'
+            }
+        })
+        .collect();
     (!name.is_empty()).then_some(name)
 }
 
@@ -202,7 +248,9 @@ pub(crate) async fn run(args: &RecordArgs) -> u8 {
             () = tokio::time::sleep_until(stop) => break,
             _ = tokio::signal::ctrl_c() => break,
         };
-        let Ok((stream, peer)) = accepted else { continue };
+        let Ok((stream, peer)) = accepted else {
+            continue;
+        };
         let wire = capture(stream, Duration::from_secs(10)).await;
         let mut name = capture_name(&wire).unwrap_or_else(|| format!("{}_{count:03}", args.prefix));
         if names.contains(&name) {

@@ -91,11 +91,15 @@ pub(crate) async fn run(args: ServeArgs) -> u8 {
     // Not println!: a reader that stops after the first line (`| head -1`) must not kill us.
     let mut out = std::io::stdout();
     let location = format!("location / {{ include uwsgi_params; uwsgi_pass {address}; }}");
-    let _ = writeln!(out, "listening on {address}\n# nginx, in a server block:\n{location}")
-        .and_then(|()| out.flush());
-    let (Ok(mut interrupt), Ok(mut terminate)) =
-        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-    else {
+    let _ = writeln!(
+        out,
+        "listening on {address}\n# nginx, in a server block:\n{location}"
+    )
+    .and_then(|()| out.flush());
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         eprintln!("uwsgi serve: cannot install signal handlers");
         return 1;
     };
@@ -183,7 +187,9 @@ async fn serve(mut stream: Box<dyn Conn>, settings: &Settings) -> Result<(), Str
             }
             ServerFrame::Trailing(extra) => {
                 let n = extra.len();
-                return Err(format!("{n} bytes after the body, not parsed (pipelined or smuggled)"));
+                return Err(format!(
+                    "{n} bytes after the body, not parsed (pipelined or smuggled)"
+                ));
             }
         }
     }

@@ -65,7 +65,10 @@ impl Sha256 {
             self.update(&[0]);
         }
         self.update(&bits.to_be_bytes());
-        self.state.iter().map(|word| format!("{word:08x}")).collect()
+        self.state
+            .iter()
+            .map(|word| format!("{word:08x}"))
+            .collect()
     }
 
     fn compress(&mut self, block: &[u8; 64]) {

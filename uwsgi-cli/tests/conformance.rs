@@ -36,7 +36,10 @@ struct Run {
 impl Run {
     fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|err| {
-            panic!("not one JSON object ({err}):\n{}\nstderr: {}", self.stdout, self.stderr)
+            panic!(
+                "not one JSON object ({err}):\n{}\nstderr: {}",
+                self.stdout, self.stderr
+            )
         })
     }
 
@@ -84,7 +87,9 @@ fn conformance(args: &[&str]) -> Run {
 }
 
 fn count(doc: &Value, key: &str) -> u64 {
-    doc[key].as_u64().unwrap_or_else(|| panic!("no count {key:?} in {doc}"))
+    doc[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no count {key:?} in {doc}"))
 }
 
 /// `name -> (verdict, reason)` from a JSON report.
@@ -99,7 +104,11 @@ fn verdicts(doc: &Value) -> BTreeMap<String, (String, String)> {
 }
 
 fn with_verdict(verdicts: &BTreeMap<String, (String, String)>, verdict: &str) -> BTreeSet<String> {
-    verdicts.iter().filter(|(_, (v, _))| v == verdict).map(|(n, _)| n.clone()).collect()
+    verdicts
+        .iter()
+        .filter(|(_, (v, _))| v == verdict)
+        .map(|(n, _)| n.clone())
+        .collect()
 }
 
 /// The names a list file holds; each must follow a `#` line citing PROTOCOL.md (a section or
@@ -109,10 +118,15 @@ fn expected_failures(path: &Path) -> BTreeSet<String> {
     let cites = |line: &str| {
         line.contains('§')
             || line.contains("FINDINGS")
-            || line.split(|c: char| !c.is_ascii_alphanumeric()).any(|word| {
-                let mut chars = word.chars();
-                matches!(chars.next(), Some('A'..='Z')) && word.len() <= 3 && chars.all(|c| c.is_ascii_digit()) && word.len() > 1
-            })
+            || line
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|word| {
+                    let mut chars = word.chars();
+                    matches!(chars.next(), Some('A'..='Z'))
+                        && word.len() <= 3
+                        && chars.all(|c| c.is_ascii_digit())
+                        && word.len() > 1
+                })
     };
     let mut names = BTreeSet::new();
     let mut previous = "";
@@ -164,7 +178,11 @@ fn fake_server(connections: usize, reply: fn(usize) -> Vec<u8>) -> u16 {
 }
 
 fn http(status: &str, body: &str) -> Vec<u8> {
-    format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).into_bytes()
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 // ------------------------------------------------------------------------------------------
@@ -191,13 +209,25 @@ fn crate_server_runs_every_vector_in_matching_settings() {
     let mut ran: BTreeSet<String> = BTreeSet::new();
     let mut skipped: BTreeMap<String, String> = BTreeMap::new();
     for (index, flags) in SETTINGS.iter().enumerate() {
-        let args: Vec<&str> = ["serve", "--listen", "127.0.0.1:0"].iter().chain(flags.iter()).copied().collect();
+        let args: Vec<&str> = ["serve", "--listen", "127.0.0.1:0"]
+            .iter()
+            .chain(flags.iter())
+            .copied()
+            .collect();
         let (mut server, addr) = start_server(&dir, &format!("serve-{index}"), uwsgi(), &args);
-        let run_args: Vec<&str> = [addr.as_str(), "--json", "--strict", "--jobs", "4"].iter().chain(flags.iter()).copied().collect();
+        let run_args: Vec<&str> = [addr.as_str(), "--json", "--strict", "--jobs", "4"]
+            .iter()
+            .chain(flags.iter())
+            .copied()
+            .collect();
         let run = conformance(&run_args);
         let doc = run.json();
         assert!(run.status.success(), "settings {flags:?}: {}", run.stdout);
-        assert_eq!((count(&doc, "failed"), count(&doc, "server_errors")), (0, 0), "{flags:?}: {doc}");
+        assert_eq!(
+            (count(&doc, "failed"), count(&doc, "server_errors")),
+            (0, 0),
+            "{flags:?}: {doc}"
+        );
         for (name, (verdict, reason)) in verdicts(&doc) {
             if verdict == "PASS" {
                 ran.insert(name);
@@ -215,7 +245,10 @@ fn crate_server_runs_every_vector_in_matching_settings() {
             || reason.contains("a service packet")
             || reason.contains("--allow-magic")
     };
-    let left: Vec<_> = skipped.iter().filter(|(name, reason)| !ran.contains(*name) && !never(reason)).collect();
+    let left: Vec<_> = skipped
+        .iter()
+        .filter(|(name, reason)| !ran.contains(*name) && !never(reason))
+        .collect();
     assert!(left.is_empty(), "skipped in every setting: {left:#?}");
     for name in [
         "spec_case34_persistent_mode",
@@ -245,24 +278,42 @@ fn crate_server_text_report_and_unix_socket() {
     let text = conformance(&[&addr]);
     assert!(text.status.success(), "{}\n{}", text.stdout, text.stderr);
     let json = conformance(&[socket_path, "--json"]).json();
-    let summary = format!("{} passed, 0 failed, {} skipped", count(&json, "passed"), count(&json, "skipped"));
+    let summary = format!(
+        "{} passed, 0 failed, {} skipped",
+        count(&json, "passed"),
+        count(&json, "skipped")
+    );
     assert_eq!(text.summary(), summary);
     assert!(count(&json, "passed") >= 140, "{json}");
     let lines = text.stdout.lines().count() - 1;
-    assert_eq!(lines, json["vectors"].as_array().map_or(0, Vec::len), "one line per vector");
+    assert_eq!(
+        lines,
+        json["vectors"].as_array().map_or(0, Vec::len),
+        "one line per vector"
+    );
 }
 
 /// App-view mode against the crate's own server: every request reaches the app as sent.
 #[test]
 fn crate_server_app_view() {
     let dir = Scratch::new("cli-conformance-appview");
-    let (_server, addr) = start_server(&dir, "serve", uwsgi(), &["serve", "--listen", "127.0.0.1:0", "--app-view"]);
+    let (_server, addr) = start_server(
+        &dir,
+        "serve",
+        uwsgi(),
+        &["serve", "--listen", "127.0.0.1:0", "--app-view"],
+    );
     let run = conformance(&[&addr, "--app-view", "--strict", "--json"]);
     let doc = run.json();
     assert!(run.status.success(), "{doc}");
     assert!(count(&doc, "passed") >= 140, "{doc}");
     // A server without the reference app cannot be judged in app-view mode.
-    let (_hello, hello) = start_server(&dir, "hello", uwsgi(), &["serve", "--listen", "127.0.0.1:0"]);
+    let (_hello, hello) = start_server(
+        &dir,
+        "hello",
+        uwsgi(),
+        &["serve", "--listen", "127.0.0.1:0"],
+    );
     let run = conformance(&[&hello, "--app-view"]);
     assert_eq!(run.status.code(), Some(2), "{}", run.stdout);
     assert!(run.stderr.contains("not an app view"), "{}", run.stderr);
@@ -278,12 +329,33 @@ fn peer_fails_exactly_its_list(peer: &str) {
     let list = list_path(peer);
     let listed = expected_failures(&list);
     let list_arg = list.to_str().expect("a UTF-8 path");
-    let run = conformance(&[&server.addr(), "--app-view", "--strict", "--jobs", "4", "--json", "--expect-fail", list_arg]);
+    let run = conformance(&[
+        &server.addr(),
+        "--app-view",
+        "--strict",
+        "--jobs",
+        "4",
+        "--json",
+        "--expect-fail",
+        list_arg,
+    ]);
     let doc = run.json();
     let verdicts = verdicts(&doc);
-    let wrong: Vec<_> = verdicts.iter().filter(|(_, (v, _))| v == "FAIL" || v == "XPASS").collect();
-    assert!(wrong.is_empty(), "{peer} deviates from {} (FAIL: new, XPASS: fixed): {wrong:#?}\n{}", list.display(), server.log());
-    assert_eq!(with_verdict(&verdicts, "XFAIL"), listed, "the XFAIL set is the list");
+    let wrong: Vec<_> = verdicts
+        .iter()
+        .filter(|(_, (v, _))| v == "FAIL" || v == "XPASS")
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{peer} deviates from {} (FAIL: new, XPASS: fixed): {wrong:#?}\n{}",
+        list.display(),
+        server.log()
+    );
+    assert_eq!(
+        with_verdict(&verdicts, "XFAIL"),
+        listed,
+        "the XFAIL set is the list"
+    );
     assert!(run.status.success(), "{}", run.stderr);
     assert!(count(&doc, "passed") >= 50, "{doc}");
 }
@@ -320,18 +392,40 @@ fn every_list_explains_its_entries() {
 #[test]
 fn a_server_that_answers_500_to_everything_fails() {
     let port = fake_server(1000, |_| http("500 Internal Server Error", "oops"));
-    let run = conformance(&[&format!("127.0.0.1:{port}"), "--timeout", "1", "--linger", "0.05"]);
+    let run = conformance(&[
+        &format!("127.0.0.1:{port}"),
+        "--timeout",
+        "1",
+        "--linger",
+        "0.05",
+    ]);
     assert_eq!(run.status.code(), Some(2), "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("does not answer a valid request with a 2xx"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("does not answer a valid request with a 2xx"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// 200 to the first connection, then 500 to everything: the well-formed vectors get the 5XX
 /// verdict, which fails under --strict.
 #[test]
 fn a_5xx_is_its_own_verdict_and_fails_under_strict() {
-    let only = ["--only", "spec_case01_base_get", "--only", "spec_case12_empty_value_last"];
+    let only = [
+        "--only",
+        "spec_case01_base_get",
+        "--only",
+        "spec_case12_empty_value_last",
+    ];
     for strict in [false, true] {
-        let port = fake_server(10, |i| if i == 0 { http("200 OK", "ok") } else { http("503 Busy", "") });
+        let port = fake_server(10, |i| {
+            if i == 0 {
+                http("200 OK", "ok")
+            } else {
+                http("503 Busy", "")
+            }
+        });
         let target = format!("127.0.0.1:{port}");
         let mut args = vec![target.as_str(), "--json", "--timeout", "1"];
         args.extend(only);
@@ -357,11 +451,18 @@ fn a_5xx_is_its_own_verdict_and_fails_under_strict() {
 /// second packet, or it answered our end of input) fails in one-request mode.
 #[test]
 fn a_server_that_answers_twice_fails() {
-    let port = fake_server(10, |_| [http("200 OK", "one"), http("200 OK", "two")].concat());
+    let port = fake_server(10, |_| {
+        [http("200 OK", "one"), http("200 OK", "two")].concat()
+    });
     let target = format!("127.0.0.1:{port}");
     let run = conformance(&[&target, "--only", "spec_case01_base_get", "--timeout", "2"]);
     assert_eq!(run.status.code(), Some(1), "{}", run.stdout);
-    assert!(run.stdout.starts_with("FAIL spec_case01_base_get: answered 2 times"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .starts_with("FAIL spec_case01_base_get: answered 2 times"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(run.summary(), "0 passed, 1 failed");
 }
 
@@ -371,34 +472,78 @@ fn expect_fail_list_stays_honest() {
     let dir = Scratch::new("cli-conformance-xfail");
     let port = fake_server(64, |_| http("200 OK", "ok"));
     let target = format!("127.0.0.1:{port}");
-    let only = ["--only", "spec_case01_base_get", "--only", "spec_case11_empty_key", "--only", "spec_case12_empty_value_last"];
+    let only = [
+        "--only",
+        "spec_case01_base_get",
+        "--only",
+        "spec_case11_empty_key",
+        "--only",
+        "spec_case12_empty_value_last",
+    ];
     let run = conformance(&[&[target.as_str()][..], &only].concat());
     assert_eq!(run.status.code(), Some(1), "{}", run.stdout);
     assert_eq!(run.summary(), "2 passed, 1 failed", "{}", run.stdout);
-    assert!(run.stdout.contains("FAIL spec_case11_empty_key: accepted (EmptyKey expected)"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("FAIL spec_case11_empty_key: accepted (EmptyKey expected)"),
+        "{}",
+        run.stdout
+    );
 
     let list = dir.join("list.txt");
-    fs::write(&list, "# V2: accepts an empty key\nspec_case11_empty_key\n").expect("write the list");
+    fs::write(&list, "# V2: accepts an empty key\nspec_case11_empty_key\n")
+        .expect("write the list");
     let list_arg = list.to_str().expect("a UTF-8 path");
     let run = conformance(&[&[target.as_str(), "--expect-fail", list_arg][..], &only].concat());
     assert_eq!(run.status.code(), Some(0), "{}", run.stdout);
     assert_eq!(run.summary(), "2 passed, 0 failed, 1 expected failures");
 
-    fs::write(&list, "spec_case11_empty_key\nspec_case01_base_get\nno_such_vector\n").expect("write the list");
-    let run = conformance(&[&[target.as_str(), "--json", "--expect-fail", list_arg][..], &only].concat());
+    fs::write(
+        &list,
+        "spec_case11_empty_key\nspec_case01_base_get\nno_such_vector\n",
+    )
+    .expect("write the list");
+    let run = conformance(
+        &[
+            &[target.as_str(), "--json", "--expect-fail", list_arg][..],
+            &only,
+        ]
+        .concat(),
+    );
     assert_eq!(run.status.code(), Some(1), "{}", run.stdout);
     let verdicts = verdicts(&run.json());
-    assert_eq!(with_verdict(&verdicts, "XPASS"), BTreeSet::from(["spec_case01_base_get".to_owned()]));
-    assert_eq!(with_verdict(&verdicts, "XFAIL"), BTreeSet::from(["spec_case11_empty_key".to_owned()]));
-    assert_eq!(with_verdict(&verdicts, "FAIL"), BTreeSet::from(["no_such_vector".to_owned()]));
+    assert_eq!(
+        with_verdict(&verdicts, "XPASS"),
+        BTreeSet::from(["spec_case01_base_get".to_owned()])
+    );
+    assert_eq!(
+        with_verdict(&verdicts, "XFAIL"),
+        BTreeSet::from(["spec_case11_empty_key".to_owned()])
+    );
+    assert_eq!(
+        with_verdict(&verdicts, "FAIL"),
+        BTreeSet::from(["no_such_vector".to_owned()])
+    );
 }
 
 /// A server that refuses a malformed vector and then stops answering fails that vector; one
 /// that answers nothing at all stops the run (exit status 2).
 #[test]
 fn a_server_that_dies_fails_the_vector() {
-    let port = fake_server(2, |index| if index == 0 { http("200 OK", "ok") } else { Vec::new() });
-    let run = conformance(&[&format!("127.0.0.1:{port}"), "--timeout", "1", "--only", "spec_case11_empty_key"]);
+    let port = fake_server(2, |index| {
+        if index == 0 {
+            http("200 OK", "ok")
+        } else {
+            Vec::new()
+        }
+    });
+    let run = conformance(&[
+        &format!("127.0.0.1:{port}"),
+        "--timeout",
+        "1",
+        "--only",
+        "spec_case11_empty_key",
+    ]);
     assert_eq!(run.status.code(), Some(1), "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout.starts_with("FAIL spec_case11_empty_key: refused: closed without a reply; but then a valid request failed"),
@@ -408,13 +553,22 @@ fn a_server_that_dies_fails_the_vector() {
     let dead = free_port();
     let run = conformance(&[&format!("127.0.0.1:{dead}"), "--timeout", "1"]);
     assert_eq!(run.status.code(), Some(2), "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("does not answer a valid request"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not answer a valid request"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// Bad arguments: one line on stderr, exit status 2, no panic.
 #[test]
 fn bad_arguments() {
-    for args in [&["nowhere"][..], &["127.0.0.1:1", "--timeout", "0"], &["127.0.0.1:1", "--jobs", "0"], &["127.0.0.1:1", "--vectors", "/no/such/dir"]] {
+    for args in [
+        &["nowhere"][..],
+        &["127.0.0.1:1", "--timeout", "0"],
+        &["127.0.0.1:1", "--jobs", "0"],
+        &["127.0.0.1:1", "--vectors", "/no/such/dir"],
+    ] {
         let run = conformance(args);
         assert_eq!(run.status.code(), Some(2), "{args:?}: {}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);

@@ -240,7 +240,12 @@ fn bad_arguments_are_one_line_and_exit_2() {
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     let run = inspect(&["/no/such/file"], None);
     run.assert_code(2);
-    assert!(run.stderr.starts_with("uwsgi inspect: cannot read /no/such/file"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("uwsgi inspect: cannot read /no/such/file"),
+        "{}",
+        run.stderr
+    );
     let run = inspect(&["--hex", "-"], Some(b"0g"));
     run.assert_code(2);
 }

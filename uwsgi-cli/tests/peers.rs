@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 
 use uwsgi_test_support::{
-    HttpReply, PeerCtl, Peer, Scratch, UWSGI_PARAMS, curl, curl_data, loopback, loopback_listener,
+    HttpReply, Peer, PeerCtl, Scratch, UWSGI_PARAMS, curl, curl_data, loopback, loopback_listener,
     nginx_errors, parse_http, show, start_nginx, start_uwsgi, start_uwsgi_django, stop_all,
 };
 
@@ -31,7 +31,9 @@ fn uwsgi() -> &'static Path {
 
 /// `uwsgi serve ARGS`; returns the guard and the address from its first stdout line.
 fn start_server(dir: &Path, name: &str, args: &[&str]) -> (Peer, String) {
-    let args: Vec<&str> = std::iter::once("serve").chain(args.iter().copied()).collect();
+    let args: Vec<&str> = std::iter::once("serve")
+        .chain(args.iter().copied())
+        .collect();
     uwsgi_test_support::start_server(dir, name, uwsgi(), &args)
 }
 
@@ -888,7 +890,8 @@ fn keep_alive_server() -> u16 {
             thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 let _ = stream.read(&mut buf);
-                let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello";
+                let reply =
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello";
                 let _ = stream.write_all(reply);
                 thread::sleep(Duration::from_secs(30)); // never closes on its own
             });
@@ -902,21 +905,35 @@ fn curl_finishes_on_content_length_against_keep_alive_peers() {
     let port = keep_alive_server();
     let started = Instant::now();
     let reply = client_ok(&[&format!("127.0.0.1:{port}"), "/", "--timeout", "10"]);
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(reply.ends_with(b"\r\n\r\nhello"), "{}", show(&reply, 500));
     let body = client_ok(&[&format!("127.0.0.1:{port}"), "/", "--body-only"]);
     assert_eq!(body, b"hello");
 
     // gunicorn's gthread worker in uwsgi mode keeps the connection open after its reply.
     let dir = Scratch::new("curl_keep_alive");
-    let gthread = PeerCtl::start("gunicorn-gthread", &dir, None, None).unwrap_or_else(|e| panic!("{e}"));
+    let gthread =
+        PeerCtl::start("gunicorn-gthread", &dir, None, None).unwrap_or_else(|e| panic!("{e}"));
     let body_file = dir.join("body.bin");
     fs::write(&body_file, all_bytes(100_000, 3)).expect("write the body");
     let started = Instant::now();
     let reply = parse_http(&client_ok(&[
-        &gthread.addr(), "/keep?alive=1", "--data", body_file.to_str().expect("UTF-8"), "--timeout", "10",
+        &gthread.addr(),
+        "/keep?alive=1",
+        "--data",
+        body_file.to_str().expect("UTF-8"),
+        "--timeout",
+        "10",
     ]));
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(reply.status, 200, "{}", reply.head);
     let doc: Value = serde_json::from_slice(&reply.body).expect("appview's JSON");
     assert_eq!(doc["body_len"], json!(100_000), "{doc}");

@@ -20,7 +20,9 @@ use crate::hex;
 /// Text back to bytes as a PEP 3333 server made it (latin-1); `None` if a character is not
 /// latin-1 (the server decoded bytes as UTF-8).
 fn latin1_bytes(text: &str) -> Option<Vec<u8>> {
-    text.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect()
 }
 
 /// The bytes of an environ entry's key and value: from the hex element when there is one.
@@ -43,8 +45,10 @@ fn field(doc: &Value, name: &str) -> Result<Option<Vec<u8>>, String> {
     match doc.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => latin1_bytes(text).map(Some).ok_or_else(|| {
-            format!("{name} {text:?} has characters above U+00FF: the bytes were decoded as UTF-8 ({})",
-                show(text.as_bytes()))
+            format!(
+                "{name} {text:?} has characters above U+00FF: the bytes were decoded as UTF-8 ({})",
+                show(text.as_bytes())
+            )
         }),
         Some(other) => Err(format!("{name} is {other}, not text")),
     }
@@ -65,9 +69,14 @@ fn document(body: &[u8]) -> Result<Value, String> {
 pub(crate) fn told_incomplete(body: &[u8]) -> Option<String> {
     let doc = document(body).ok()?;
     if doc.get("body_complete") == Some(&Value::Bool(false)) {
-        let error = doc.get("body_error").and_then(Value::as_str).unwrap_or("no error");
+        let error = doc
+            .get("body_error")
+            .and_then(Value::as_str)
+            .unwrap_or("no error");
         let len = doc.get("body_len").and_then(Value::as_u64).unwrap_or(0);
-        return Some(format!("the app read {len} bytes and was told the body is incomplete ({error})"));
+        return Some(format!(
+            "the app read {len} bytes and was told the body is incomplete ({error})"
+        ));
     }
     None
 }
@@ -77,14 +86,22 @@ pub(crate) fn body_seen(body: &[u8]) -> Option<String> {
     let doc = document(body).ok()?;
     let len = doc.get("body_len").and_then(Value::as_u64)?;
     let complete = doc.get("body_complete").and_then(Value::as_bool)?;
-    let cl = doc.get("content_length").and_then(Value::as_str).unwrap_or("(none)");
-    Some(format!("the app read {len} body bytes as {} (its CONTENT_LENGTH {cl:?})",
-        if complete { "complete" } else { "incomplete" }))
+    let cl = doc
+        .get("content_length")
+        .and_then(Value::as_str)
+        .unwrap_or("(none)");
+    Some(format!(
+        "the app read {len} body bytes as {} (its CONTENT_LENGTH {cl:?})",
+        if complete { "complete" } else { "incomplete" }
+    ))
 }
 
 /// Whether the request is a `HEAD`.
 pub(crate) fn is_head(vars: &[(Vec<u8>, Vec<u8>)]) -> bool {
-    vars.iter().rev().find(|(k, _)| k == b"REQUEST_METHOD").is_some_and(|(_, v)| v == b"HEAD")
+    vars.iter()
+        .rev()
+        .find(|(k, _)| k == b"REQUEST_METHOD")
+        .is_some_and(|(_, v)| v == b"HEAD")
 }
 
 /// The body: exactly the framed bytes, complete.
@@ -93,12 +110,18 @@ fn body_faults(message: &Message, doc: &Value) -> Vec<String> {
     let len = doc.get("body_len").and_then(Value::as_u64);
     let digest = doc.get("body_sha256").and_then(Value::as_str);
     let complete = doc.get("body_complete").and_then(Value::as_bool);
-    if len != Some(message.body.len() as u64) || digest != Some(crate::sha256::hex(&message.body).as_str()) {
+    if len != Some(message.body.len() as u64)
+        || digest != Some(crate::sha256::hex(&message.body).as_str())
+    {
         faults.push(format!(
             "the body is {} bytes framed by CONTENT_LENGTH, the app read {} bytes{}",
             message.body.len(),
             len.map_or("?".into(), |n| n.to_string()),
-            if len == Some(message.body.len() as u64) { " with other contents" } else { "" }
+            if len == Some(message.body.len() as u64) {
+                " with other contents"
+            } else {
+                ""
+            }
         ));
     } else if complete != Some(true) {
         faults.push("the app was told its whole body is incomplete".into());
@@ -110,7 +133,12 @@ fn body_faults(message: &Message, doc: &Value) -> Vec<String> {
 /// every `HTTP_*` var a header, and the only content-length header the `CONTENT_LENGTH` sent.
 fn asgi_faults(vars: &[(Vec<u8>, Vec<u8>)], doc: &Value) -> Vec<String> {
     let mut faults = Vec::new();
-    let last = |key: &[u8]| vars.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let last = |key: &[u8]| {
+        vars.iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
     if let Some(path) = last(b"PATH_INFO").and_then(|p| String::from_utf8(p).ok()) {
         let seen = doc.get("path").and_then(Value::as_str).unwrap_or_default();
         if seen != path {
@@ -121,36 +149,78 @@ fn asgi_faults(vars: &[(Vec<u8>, Vec<u8>)], doc: &Value) -> Vec<String> {
         }
     }
     if let Some(method) = last(b"REQUEST_METHOD") {
-        let seen = doc.get("method").and_then(Value::as_str).and_then(latin1_bytes);
+        let seen = doc
+            .get("method")
+            .and_then(Value::as_str)
+            .and_then(latin1_bytes);
         if seen.as_deref() != Some(method.as_slice()) {
-            faults.push(format!("REQUEST_METHOD sent {}, scope[\"method\"] differs", show(&method)));
+            faults.push(format!(
+                "REQUEST_METHOD sent {}, scope[\"method\"] differs",
+                show(&method)
+            ));
         }
     }
     let mut headers: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    for item in doc.get("environ").and_then(Value::as_array).into_iter().flatten() {
+    for item in doc
+        .get("environ")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some((key, value)) = entry(item) {
             if let Some(name) = key.strip_prefix(b"header:") {
                 headers.push((name.to_ascii_lowercase(), value));
             }
         }
     }
-    let header = |name: &[u8]| headers.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let header = |name: &[u8]| {
+        headers
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
     let mut done: Vec<&[u8]> = Vec::new();
     for (key, _) in vars {
-        let Some(rest) = key.strip_prefix(b"HTTP_") else { continue };
+        let Some(rest) = key.strip_prefix(b"HTTP_") else {
+            continue;
+        };
         if done.contains(&key.as_slice()) || matches!(rest, b"CONTENT_LENGTH" | b"CONTENT_TYPE") {
             continue;
         }
         done.push(key);
-        let name: Vec<u8> = rest.iter().map(|&b| if b == b'_' { b'-' } else { b.to_ascii_lowercase() }).collect();
+        let name: Vec<u8> = rest
+            .iter()
+            .map(|&b| {
+                if b == b'_' {
+                    b'-'
+                } else {
+                    b.to_ascii_lowercase()
+                }
+            })
+            .collect();
         let sent = last(key).unwrap_or_default();
         match header(&name) {
             Some(value) if value == sent => {}
-            Some(value) => faults.push(format!("{} sent {}, header {} is {}", show(key), show(&sent), show(&name), show(&value))),
-            None => faults.push(format!("{} = {} did not reach the app as a header", show(key), show(&sent))),
+            Some(value) => faults.push(format!(
+                "{} sent {}, header {} is {}",
+                show(key),
+                show(&sent),
+                show(&name),
+                show(&value)
+            )),
+            None => faults.push(format!(
+                "{} = {} did not reach the app as a header",
+                show(key),
+                show(&sent)
+            )),
         }
     }
-    let lengths: Vec<Vec<u8>> = headers.iter().filter(|(n, _)| n == b"content-length").map(|(_, v)| v.clone()).collect();
+    let lengths: Vec<Vec<u8>> = headers
+        .iter()
+        .filter(|(n, _)| n == b"content-length")
+        .map(|(_, v)| v.clone())
+        .collect();
     if let Some(sent) = last(b"CONTENT_LENGTH").filter(|v| !v.is_empty()) {
         if lengths.iter().any(|v| *v != sent) {
             let shown: Vec<String> = lengths.iter().map(|v| show(v)).collect();
@@ -179,7 +249,12 @@ pub(crate) fn check(message: &Message, body: &[u8]) -> Vec<String> {
         Block::Vars(vars) => vars,
         _ => &[],
     };
-    let last = |key: &[u8]| vars.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let last = |key: &[u8]| {
+        vars.iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
     faults.extend(body_faults(message, &doc));
     if doc.get("raw_path").is_some() {
         faults.extend(asgi_faults(vars, &doc));
@@ -191,16 +266,31 @@ pub(crate) fn check(message: &Message, body: &[u8]) -> Vec<String> {
             Ok(Some(seen)) if seen == sent => {}
             Ok(Some(seen)) => faults.push(format!(
                 "{} sent {}, the app got {}{}",
-                String::from_utf8_lossy(key), show(&sent), show(&seen),
-                if name == "path" && seen.len() < sent.len() { " (percent-decoded again)" } else { "" }
+                String::from_utf8_lossy(key),
+                show(&sent),
+                show(&seen),
+                if name == "path" && seen.len() < sent.len() {
+                    " (percent-decoded again)"
+                } else {
+                    ""
+                }
             )),
-            Ok(None) => faults.push(format!("{} sent {}, the app got none", String::from_utf8_lossy(key), show(&sent))),
+            Ok(None) => faults.push(format!(
+                "{} sent {}, the app got none",
+                String::from_utf8_lossy(key),
+                show(&sent)
+            )),
             Err(err) => faults.push(err),
         }
     }
     // Every var, with the last value of a repeated key.
     let mut environ: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
-    for item in doc.get("environ").and_then(Value::as_array).into_iter().flatten() {
+    for item in doc
+        .get("environ")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some((key, value)) = entry(item) {
             environ.insert(key, value);
         }
@@ -214,16 +304,36 @@ pub(crate) fn check(message: &Message, body: &[u8]) -> Vec<String> {
         let sent = last(key).unwrap_or_default();
         match environ.get(key) {
             Some(value) if *value == sent => {}
-            Some(value) => faults.push(format!("{} sent {}, the app got {}", show(key), show(&sent), show(value))),
-            None => faults.push(format!("{} = {} did not reach the app", show(key), show(&sent))),
+            Some(value) => faults.push(format!(
+                "{} sent {}, the app got {}",
+                show(key),
+                show(&sent),
+                show(value)
+            )),
+            None => faults.push(format!(
+                "{} = {} did not reach the app",
+                show(key),
+                show(&sent)
+            )),
         }
     }
     if last(b"CONTENT_LENGTH").is_none() {
-        if let Some(value) = environ.get(&b"CONTENT_LENGTH"[..]).filter(|v| !v.is_empty() && v.as_slice() != b"0") {
-            faults.push(format!("no CONTENT_LENGTH was sent, the app got {} (from HTTP_CONTENT_LENGTH?)", show(value)));
+        if let Some(value) = environ
+            .get(&b"CONTENT_LENGTH"[..])
+            .filter(|v| !v.is_empty() && v.as_slice() != b"0")
+        {
+            faults.push(format!(
+                "no CONTENT_LENGTH was sent, the app got {} (from HTTP_CONTENT_LENGTH?)",
+                show(value)
+            ));
         }
     }
     faults
+}
+
+/// `Ok` if the reply body is an app view.
+pub(crate) fn is_app_view(body: &[u8]) -> Result<(), String> {
+    document(body).map(drop)
 }
 
 #[cfg(test)]
@@ -247,12 +357,18 @@ mod tests {
 
     #[test]
     fn a_faithful_app_view_passes_and_a_redecoded_path_fails() {
-        let sent = message(&[(b"PATH_INFO", b"/a%2Fb"), (b"X", b"1"), (b"X", b"2")], b"hi");
+        let sent = message(
+            &[(b"PATH_INFO", b"/a%2Fb"), (b"X", b"1"), (b"X", b"2")],
+            b"hi",
+        );
         let good = serde_json::json!({
             "environ": [["PATH_INFO", "/a%2Fb"], ["X", "2"]], "path": "/a%2Fb",
             "body_len": 2, "body_sha256": crate::sha256::hex(b"hi"), "body_complete": true,
         });
-        assert_eq!(check(&sent, good.to_string().as_bytes()), Vec::<String>::new());
+        assert_eq!(
+            check(&sent, good.to_string().as_bytes()),
+            Vec::<String>::new()
+        );
         let bad = serde_json::json!({
             "environ": [["PATH_INFO", "/a/b"]], "path": "/a/b",
             "body_len": 0, "body_sha256": "", "body_complete": true,
@@ -261,9 +377,4 @@ mod tests {
         assert_eq!(faults.len(), 4, "{faults:?}");
         assert!(faults[0].contains("percent-decoded again"), "{faults:?}");
     }
-}
-
-/// `Ok` if the reply body is an app view.
-pub(crate) fn is_app_view(body: &[u8]) -> Result<(), String> {
-    document(body).map(drop)
 }

@@ -93,7 +93,9 @@ fn parse(buf: &[u8], reader: &mut Reader, eof: bool, responses: &mut Vec<Respons
             return true;
         }
         if reader.skip > 0 && !rest.starts_with(&b"HTTP/"[..rest.len().min(5)]) {
-            let n = usize::try_from(reader.skip).unwrap_or(usize::MAX).min(rest.len());
+            let n = usize::try_from(reader.skip)
+                .unwrap_or(usize::MAX)
+                .min(rest.len());
             reader.skip -= n as u64;
             *pos += n;
             continue;
@@ -108,7 +110,11 @@ fn parse(buf: &[u8], reader: &mut Reader, eof: bool, responses: &mut Vec<Respons
         }
         let head_len = head.head_len();
         let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
-        let line = line.strip_suffix(b"\r").unwrap_or(line).escape_ascii().to_string();
+        let line = line
+            .strip_suffix(b"\r")
+            .unwrap_or(line)
+            .escape_ascii()
+            .to_string();
         let head_request = reader.head && responses.is_empty();
         if head_request {
             if let Ok(ReplyBody::Length(n)) = head.body_framing(false) {
@@ -128,7 +134,11 @@ fn parse(buf: &[u8], reader: &mut Reader, eof: bool, responses: &mut Vec<Respons
         };
         if !(100..200).contains(&head.status()) {
             let body = rest.get(head_len..end).unwrap_or_default().to_vec();
-            responses.push(Response { status: head.status(), line, body });
+            responses.push(Response {
+                status: head.status(),
+                line,
+                body,
+            });
         }
         *pos += end;
     }
@@ -171,7 +181,10 @@ pub(crate) async fn exchange(
         result.half_closed = true;
     }
     let mut buf = Vec::new();
-    let mut reader = Reader { head, ..Reader::default() };
+    let mut reader = Reader {
+        head,
+        ..Reader::default()
+    };
     let mut chunk = vec![0u8; 64 * 1024];
     // Each turn reads once; reads end at EOF, an error, the linger or the deadline.
     loop {
@@ -197,7 +210,9 @@ pub(crate) async fn exchange(
             }
             Ok(Err(err)) => {
                 result.end = match err.kind() {
-                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => End::Reset,
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => {
+                        End::Reset
+                    }
                     _ => End::Failed(short_error(&err)),
                 };
                 break;
@@ -228,9 +243,16 @@ pub(crate) async fn exchange(
 impl Exchange {
     /// How the exchange went, for a reason text.
     pub(crate) fn how(&self, timing: Timing) -> String {
-        let mut parts: Vec<String> = self.responses.iter().map(|r| format!("answered `{}`", r.line)).collect();
+        let mut parts: Vec<String> = self
+            .responses
+            .iter()
+            .map(|r| format!("answered `{}`", r.line))
+            .collect();
         if !self.garbage.is_empty() {
-            parts.push(format!("sent {} that is not an HTTP response", crate::hex::show(&self.garbage, 40)));
+            parts.push(format!(
+                "sent {} that is not an HTTP response",
+                crate::hex::show(&self.garbage, 40)
+            ));
         }
         let end = match &self.end {
             End::Closed if parts.is_empty() => "closed without a reply".to_owned(),
@@ -238,7 +260,10 @@ impl Exchange {
             End::Closed => "closed".to_owned(),
             End::Reset => "reset".to_owned(),
             End::Quiet | End::NotHttp => String::new(),
-            End::TimedOut => format!("no more bytes in {:?} (connection left open)", timing.timeout),
+            End::TimedOut => format!(
+                "no more bytes in {:?} (connection left open)",
+                timing.timeout
+            ),
             End::NoConnection(err) => err.clone(),
             End::Failed(err) => format!("read failed: {err}"),
         };
@@ -247,7 +272,10 @@ impl Exchange {
         }
         let mut text = parts.join(", then ");
         if let Some((_, err)) = &self.write_error {
-            text.push_str(&format!(" (it stopped reading our {} bytes: {err})", self.wire_len));
+            text.push_str(&format!(
+                " (it stopped reading our {} bytes: {err})",
+                self.wire_len
+            ));
         }
         text
     }

@@ -47,7 +47,11 @@ fn var<'a>(vars: &Vars<'a>, key: &str) -> Option<&'a [u8]> {
 fn expect_var(vars: &Vars<'_>, key: &str, want: &[u8], rule: &str) -> Vec<String> {
     match var(vars, key) {
         Some(value) if value == want => Vec::new(),
-        Some(value) => vec![format!("{key} is {}, want {} ({rule})", hex::show(value, 60), hex::show(want, 60))],
+        Some(value) => vec![format!(
+            "{key} is {}, want {} ({rule})",
+            hex::show(value, 60),
+            hex::show(want, 60)
+        )],
         None => vec![format!("no {key}, want {} ({rule})", hex::show(want, 60))],
     }
 }
@@ -56,7 +60,11 @@ fn expect_body(body: &[u8], want: &[u8], rule: &str) -> Vec<String> {
     if body == want {
         Vec::new()
     } else {
-        vec![format!("the body is {}, want {} ({rule})", hex::show(body, 40), hex::show(want, 40))]
+        vec![format!(
+            "the body is {}, want {} ({rule})",
+            hex::show(body, 40),
+            hex::show(want, 40)
+        )]
     }
 }
 
@@ -77,7 +85,12 @@ const CASES: &[Case] = &[
         body: b"",
         may_refuse: false,
         check: |vars, body| {
-            let mut faults = expect_var(vars, "PATH_INFO", b"/a/b c", "E10: PATH_INFO is the decoded path");
+            let mut faults = expect_var(
+                vars,
+                "PATH_INFO",
+                b"/a/b c",
+                "E10: PATH_INFO is the decoded path",
+            );
             faults.extend(expect_var(vars, "QUERY_STRING", b"x=1", "E10"));
             faults.extend(expect_var(vars, "REQUEST_METHOD", b"GET", "E10"));
             faults.extend(expect_body(body, b"", "C1"));
@@ -89,14 +102,28 @@ const CASES: &[Case] = &[
         head: "GET /%2561dmin/x HTTP/1.1\r\n",
         body: b"",
         may_refuse: true,
-        check: |vars, _| expect_var(vars, "PATH_INFO", b"/%61dmin/x", "E10, V9: decoded once, never twice"),
+        check: |vars, _| {
+            expect_var(
+                vars,
+                "PATH_INFO",
+                b"/%61dmin/x",
+                "E10, V9: decoded once, never twice",
+            )
+        },
     },
     Case {
         name: "fe_path_utf8",
         head: "GET /caf%C3%A9 HTTP/1.1\r\n",
         body: b"",
         may_refuse: false,
-        check: |vars, _| expect_var(vars, "PATH_INFO", "/café".as_bytes(), "E10, V9: the bytes as they are"),
+        check: |vars, _| {
+            expect_var(
+                vars,
+                "PATH_INFO",
+                "/café".as_bytes(),
+                "E10, V9: the bytes as they are",
+            )
+        },
     },
     Case {
         name: "fe_path_dot_segments",
@@ -104,7 +131,12 @@ const CASES: &[Case] = &[
         body: b"",
         may_refuse: true,
         check: |vars, _| {
-            expect_var(vars, "PATH_INFO", b"/c", "E10: PATH_INFO is nginx's normalised $document_uri (RFC 3986 §5.2.4)")
+            expect_var(
+                vars,
+                "PATH_INFO",
+                b"/c",
+                "E10: PATH_INFO is nginx's normalised $document_uri (RFC 3986 §5.2.4)",
+            )
         },
     },
     Case {
@@ -144,7 +176,12 @@ const CASES: &[Case] = &[
         body: b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
         may_refuse: true,
         check: |vars, body| {
-            let mut faults = expect_var(vars, "CONTENT_LENGTH", b"11", "C1, E7: the de-chunked length");
+            let mut faults = expect_var(
+                vars,
+                "CONTENT_LENGTH",
+                b"11",
+                "C1, E7: the de-chunked length",
+            );
             faults.extend(expect_body(body, b"hello world", "C5, E7: de-chunked"));
             faults
         },
@@ -155,7 +192,12 @@ const CASES: &[Case] = &[
         body: b"5\r\nhello\r\n0\r\n\r\n",
         may_refuse: true,
         check: |vars, body| {
-            let mut faults = expect_var(vars, "CONTENT_LENGTH", b"5", "C5, E7 (RFC 9112 §6.3: chunked wins)");
+            let mut faults = expect_var(
+                vars,
+                "CONTENT_LENGTH",
+                b"5",
+                "C5, E7 (RFC 9112 §6.3: chunked wins)",
+            );
             faults.extend(expect_body(body, b"hello", "C5, E7"));
             faults
         },
@@ -179,7 +221,9 @@ const CASES: &[Case] = &[
         head: "POST /two HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 5\r\n",
         body: b"hello",
         may_refuse: true,
-        check: |_, _| vec!["two different Content-Length headers were forwarded: one request with two framings must be refused (C3, E7)".into()],
+        check: |_, _| {
+            vec!["two different Content-Length headers were forwarded: one request with two framings must be refused (C3, E7)".into()]
+        },
     },
     Case {
         name: "fe_underscore_header",
@@ -192,7 +236,10 @@ const CASES: &[Case] = &[
                 Vec::new()
             } else {
                 let shown: Vec<String> = values.iter().map(|v| hex::show(v, 30)).collect();
-                vec![format!("HTTP_X_BAR = [{}], want [\"dash\"]: X_Bar must be dropped, it poses as X-Bar (E8)", shown.join(", "))]
+                vec![format!(
+                    "HTTP_X_BAR = [{}], want [\"dash\"]: X_Bar must be dropped, it poses as X-Bar (E8)",
+                    shown.join(", ")
+                )]
             }
         },
     },
@@ -208,7 +255,10 @@ const CASES: &[Case] = &[
                 [first, second] if *first == b"a=1" && *second == b"b=2" => Vec::new(),
                 _ => {
                     let shown: Vec<String> = values.iter().map(|v| hex::show(v, 30)).collect();
-                    vec![format!("HTTP_COOKIE = [{}], want \"a=1; b=2\" or the two values apart (E9)", shown.join(", "))]
+                    vec![format!(
+                        "HTTP_COOKIE = [{}], want \"a=1; b=2\" or the two values apart (E9)",
+                        shown.join(", ")
+                    )]
                 }
             }
         },
@@ -221,7 +271,12 @@ const CASES: &[Case] = &[
         check: |vars, _| {
             vars.iter()
                 .filter(|(key, _)| key.starts_with(b"UWSGI_") && *key != b"UWSGI_ROUTER")
-                .map(|(key, _)| format!("a header became the magic var {} (M3, E8)", hex::show(key, 40)))
+                .map(|(key, _)| {
+                    format!(
+                        "a header became the magic var {} (M3, E8)",
+                        hex::show(key, 40)
+                    )
+                })
                 .collect()
         },
     },
@@ -230,7 +285,9 @@ const CASES: &[Case] = &[
         head: "GET /big HTTP/1.1\r\nX-Big: @BIG@\r\n",
         body: b"",
         may_refuse: true,
-        check: |_, _| vec!["a 70000-byte header cannot fit a uwsgi block: it must be refused (E2, E3)".into()],
+        check: |_, _| {
+            vec!["a 70000-byte header cannot fit a uwsgi block: it must be refused (E2, E3)".into()]
+        },
     },
 ];
 
@@ -240,12 +297,18 @@ fn packet_faults(case: &Case, wire: &[u8]) -> Vec<String> {
         Ok(Some(packet)) => packet,
         Ok(None) => return vec!["an empty upstream connection".into()],
         Err(err) => {
-            return vec![format!("the packet does not decode: {err} (PROTOCOL.md §4, {})", err.kind())];
+            return vec![format!(
+                "the packet does not decode: {err} (PROTOCOL.md §4, {})",
+                err.kind()
+            )];
         }
     };
     let after = wire.get(packet.wire_len()..).unwrap_or_default();
     let Some(vars) = packet.vars() else {
-        return vec![format!("modifier1 {} is not a request family", packet.modifier1())];
+        return vec![format!(
+            "modifier1 {} is not a request family",
+            packet.modifier1()
+        )];
     };
     let mut faults = Vec::new();
     let framed = match packet.body_len() {
@@ -253,13 +316,26 @@ fn packet_faults(case: &Case, wire: &[u8]) -> Vec<String> {
         Err(err) => return vec![format!("CONTENT_LENGTH: {err} (C2, C3, E7)")],
     };
     if after.len() as u64 != framed {
-        faults.push(format!("CONTENT_LENGTH says {framed}, {} bytes follow the block (E7, C6)", after.len()));
+        faults.push(format!(
+            "CONTENT_LENGTH says {framed}, {} bytes follow the block (E7, C6)",
+            after.len()
+        ));
     }
     let protocol = vars.get("SERVER_PROTOCOL").unwrap_or_default();
-    if !matches!(protocol, [b'H', b'T', b'T', b'P', b'/', a, b'.', b] if a.is_ascii_digit() && b.is_ascii_digit()) {
-        faults.push(format!("SERVER_PROTOCOL is {} (E11)", hex::show(protocol, 20)));
+    if !matches!(protocol, [b'H', b'T', b'T', b'P', b'/', a, b'.', b] if a.is_ascii_digit() && b.is_ascii_digit())
+    {
+        faults.push(format!(
+            "SERVER_PROTOCOL is {} (E11)",
+            hex::show(protocol, 20)
+        ));
     }
-    let body = after.get(..usize::try_from(framed).unwrap_or(usize::MAX).min(after.len())).unwrap_or_default();
+    let body = after
+        .get(
+            ..usize::try_from(framed)
+                .unwrap_or(usize::MAX)
+                .min(after.len()),
+        )
+        .unwrap_or_default();
     faults.extend((case.check)(vars, body));
     faults
 }
@@ -269,7 +345,10 @@ fn request(case: &Case, host: &str) -> Vec<u8> {
     let big = "x".repeat(70_000);
     let head = case.head.replace("@BIG@", &big);
     let (line, rest) = head.split_once("\r\n").unwrap_or((&head, ""));
-    let text = format!("{line}\r\nHost: {host}\r\nX-Capture-Name: {}\r\n{rest}Connection: close\r\n\r\n", case.name);
+    let text = format!(
+        "{line}\r\nHost: {host}\r\nX-Capture-Name: {}\r\n{rest}Connection: close\r\n\r\n",
+        case.name
+    );
     [text.as_bytes(), case.body].concat()
 }
 
@@ -282,9 +361,14 @@ async fn send(target: &Target, request: &[u8], timeout: Duration) -> Result<Opti
         let _ = stream.read_to_end(&mut reply).await;
         reply
     };
-    let reply = tokio::time::timeout(timeout, exchange).await.unwrap_or_default();
+    let reply = tokio::time::timeout(timeout, exchange)
+        .await
+        .unwrap_or_default();
     let line = reply.split(|&b| b == b'\n').next().unwrap_or_default();
-    let status = std::str::from_utf8(line).ok().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok());
+    let status = std::str::from_utf8(line)
+        .ok()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok());
     Ok(status)
 }
 
@@ -300,7 +384,9 @@ pub(super) async fn run(args: &ConformanceArgs, upstream: &str) -> Result<bool, 
     let (sender, mut captures) = mpsc::unbounded_channel();
     let recorder = tokio::spawn(async move {
         for count in 1.. {
-            let Ok((stream, _)) = listener.accept(count).await else { continue };
+            let Ok((stream, _)) = listener.accept(count).await else {
+                continue;
+            };
             let sender = sender.clone();
             tokio::spawn(async move {
                 let _ = sender.send(capture(stream, Duration::from_secs(10)).await);
@@ -308,14 +394,20 @@ pub(super) async fn run(args: &ConformanceArgs, upstream: &str) -> Result<bool, 
         }
     });
     let mut outcomes = Vec::new();
-    for case in CASES.iter().filter(|c| args.only.is_empty() || args.only.iter().any(|o| c.name.contains(o))) {
+    for case in CASES
+        .iter()
+        .filter(|c| args.only.is_empty() || args.only.iter().any(|o| c.name.contains(o)))
+    {
         let started = Instant::now();
         while captures.try_recv().is_ok() {} // late captures of earlier cases
         let status = send(&target, &request(case, &args.target), timeout).await;
         let wait = tokio::time::Instant::now() + Duration::from_millis(1500);
         let mut wire = None;
         while let Ok(Some(bytes)) = tokio::time::timeout_at(wait, captures.recv()).await {
-            if bytes.is_empty() || capture_name(&bytes).as_deref() == Some(case.name) || capture_name(&bytes).is_none() {
+            if bytes.is_empty()
+                || capture_name(&bytes).as_deref() == Some(case.name)
+                || capture_name(&bytes).is_none()
+            {
                 wire = Some(bytes);
                 break;
             }
@@ -335,14 +427,21 @@ pub(super) async fn run(args: &ConformanceArgs, upstream: &str) -> Result<bool, 
             }
             (Ok(status), None) => Judged::Fail(format!(
                 "nothing reached the upstream; the front end {}",
-                status.map_or("closed without a status line".into(), |s| format!("answered {s}"))
+                status.map_or("closed without a status line".into(), |s| format!(
+                    "answered {s}"
+                ))
             )),
         };
-        let (verdict, reason) = verdict::apply(&judged, listed.iter().any(|l| l == case.name), args.strict);
+        let (verdict, reason) =
+            verdict::apply(&judged, listed.iter().any(|l| l == case.name), args.strict);
         let outcome = Outcome {
             name: case.name.to_owned(),
             file: None,
-            expect: Some(if case.may_refuse { "refusal or exact" } else { "exact" }),
+            expect: Some(if case.may_refuse {
+                "refusal or exact"
+            } else {
+                "exact"
+            }),
             verdict,
             reason,
             responses: Vec::new(),
@@ -363,7 +462,9 @@ pub(super) async fn run(args: &ConformanceArgs, upstream: &str) -> Result<bool, 
     let counts = Counts::of(&outcomes);
     if args.json {
         let settings = serde_json::json!({"front_end": true, "upstream": upstream});
-        print_line(&super::report::json_report(&args.target, timeout, settings, &outcomes).to_string());
+        print_line(
+            &super::report::json_report(&args.target, timeout, settings, &outcomes).to_string(),
+        );
     } else {
         print_line(&counts.summary());
     }

@@ -122,7 +122,10 @@ pub(crate) fn load_decode_vectors(dir: &Path) -> Result<Vec<DecodeVector>, Strin
     let mut vectors = Vec::new();
     let mut seen = HashMap::new();
     for path in paths {
-        let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{file}: {e}"))?;
         let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
         match doc.get("schema") {
@@ -133,9 +136,13 @@ pub(crate) fn load_decode_vectors(dir: &Path) -> Result<Vec<DecodeVector>, Strin
         let list = doc.get("vectors").and_then(Value::as_array);
         let list = list.ok_or(format!("{file}: no \"vectors\" array"))?;
         for (i, raw) in list.iter().enumerate() {
-            let vector = decode_vector(raw, &file).map_err(|e| format!("{file}: vector #{i}: {e}"))?;
+            let vector =
+                decode_vector(raw, &file).map_err(|e| format!("{file}: vector #{i}: {e}"))?;
             if let Some(other) = seen.insert(vector.name.clone(), file.clone()) {
-                return Err(format!("{file}: vector name {:?} is also used in {other}", vector.name));
+                return Err(format!(
+                    "{file}: vector name {:?} is also used in {other}",
+                    vector.name
+                ));
             }
             vectors.push(vector);
         }
@@ -153,11 +160,16 @@ fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, St
 }
 
 fn text(map: &Map<String, Value>, key: &str) -> Result<String, String> {
-    map.get(key).and_then(Value::as_str).map(str::to_owned).ok_or(format!("no string {key:?}"))
+    map.get(key)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or(format!("no string {key:?}"))
 }
 
 fn integer(map: &Map<String, Value>, key: &str) -> Result<u64, String> {
-    map.get(key).and_then(Value::as_u64).ok_or(format!("{key} is not an integer"))
+    map.get(key)
+        .and_then(Value::as_u64)
+        .ok_or(format!("{key} is not an integer"))
 }
 
 fn byte(map: &Map<String, Value>, key: &str) -> Result<u8, String> {
@@ -167,7 +179,14 @@ fn byte(map: &Map<String, Value>, key: &str) -> Result<u8, String> {
 fn decode_vector(raw: &Value, file: &str) -> Result<DecodeVector, String> {
     let map = object(raw, "the vector")?;
     for key in map.keys() {
-        let known = ["name", "description", "source", "wire_hex", "options", "expect"];
+        let known = [
+            "name",
+            "description",
+            "source",
+            "wire_hex",
+            "options",
+            "expect",
+        ];
         if !known.contains(&key.as_str()) {
             return Err(format!("unknown field {key:?}"));
         }
@@ -199,24 +218,36 @@ fn options(raw: Option<&Value>) -> Result<Options, String> {
         let bad = || format!("option {key} = {value} is not valid");
         match key.as_str() {
             "max_datasize" => options.max_datasize = value.as_u64().ok_or_else(bad)?.min(65535),
-            "max_vars" => options.max_vars = if value.is_null() { None } else { Some(value.as_u64().ok_or_else(bad)?) },
+            "max_vars" => {
+                options.max_vars = if value.is_null() {
+                    None
+                } else {
+                    Some(value.as_u64().ok_or_else(bad)?)
+                }
+            }
             "foreign_check" => options.foreign_check = value.as_bool().ok_or_else(bad)?,
-            "magic_policy" => options.magic_refuse = match value.as_str() {
-                Some("refuse") => true,
-                Some("allow") => false,
-                _ => return Err(bad()),
-            },
-            "direction" => options.reply = match value.as_str() {
-                Some("reply") => true,
-                Some("request") => false,
-                _ => return Err(bad()),
-            },
+            "magic_policy" => {
+                options.magic_refuse = match value.as_str() {
+                    Some("refuse") => true,
+                    Some("allow") => false,
+                    _ => return Err(bad()),
+                }
+            }
+            "direction" => {
+                options.reply = match value.as_str() {
+                    Some("reply") => true,
+                    Some("request") => false,
+                    _ => return Err(bad()),
+                }
+            }
             "datagram" => options.datagram = value.as_bool().ok_or_else(bad)?,
-            "mode" => options.persistent = match value.as_str() {
-                Some("persistent") => true,
-                Some("one-request") => false,
-                _ => return Err(bad()),
-            },
+            "mode" => {
+                options.persistent = match value.as_str() {
+                    Some("persistent") => true,
+                    Some("one-request") => false,
+                    _ => return Err(bad()),
+                }
+            }
             _ => return Err(format!("unknown option {key:?}")),
         }
         options.set.push(key.clone());
@@ -228,7 +259,11 @@ fn expect(map: &Map<String, Value>) -> Result<Expect, String> {
     let error = map.get("error").map(error).transpose()?;
     if let Some(frames) = map.get("frames") {
         let frames = frames.as_array().ok_or("expect.frames is not an array")?;
-        return frames.iter().map(frame).collect::<Result<_, _>>().map(Expect::Frames);
+        return frames
+            .iter()
+            .map(frame)
+            .collect::<Result<_, _>>()
+            .map(Expect::Frames);
     }
     let packet = map.get("packet").map(packet).transpose()?;
     match (packet, error) {
@@ -261,10 +296,14 @@ fn frame(raw: &Value) -> Result<Frame, String> {
 
 fn packet(raw: &Value) -> Result<PacketExpect, String> {
     let map = object(raw, "a packet")?;
-    let datasize = u16::try_from(integer(map, "datasize")?).map_err(|_| "datasize is over 65535")?;
+    let datasize =
+        u16::try_from(integer(map, "datasize")?).map_err(|_| "datasize is over 65535")?;
     let block = match map.get("block_kind").and_then(Value::as_str) {
         Some("vars") => {
-            let list = map.get("vars").and_then(Value::as_array).ok_or("no vars list")?;
+            let list = map
+                .get("vars")
+                .and_then(Value::as_array)
+                .ok_or("no vars list")?;
             let pair = |pair: &Value| {
                 let pair = object(pair, "a pair")?;
                 let part = |key: &str| data(pair.get(key).ok_or(format!("no {key}"))?);
@@ -273,7 +312,10 @@ fn packet(raw: &Value) -> Result<PacketExpect, String> {
             Block::Vars(list.iter().map(pair).collect::<Result<_, _>>()?)
         }
         Some("array") => {
-            let list = map.get("items").and_then(Value::as_array).ok_or("no items list")?;
+            let list = map
+                .get("items")
+                .and_then(Value::as_array)
+                .ok_or("no items list")?;
             Block::Items(list.iter().map(data).collect::<Result<_, _>>()?)
         }
         Some("raw") => Block::Raw(data(map.get("raw_hex").ok_or("no raw_hex")?)?),
@@ -284,7 +326,10 @@ fn packet(raw: &Value) -> Result<PacketExpect, String> {
         datasize,
         modifier2: byte(map, "modifier2")?,
         block,
-        body_len: map.get("body_len").map(|_| integer(map, "body_len")).transpose()?,
+        body_len: map
+            .get("body_len")
+            .map(|_| integer(map, "body_len"))
+            .transpose()?,
         after: map.get("after_hex").map(data).transpose()?,
     })
 }
@@ -292,7 +337,9 @@ fn packet(raw: &Value) -> Result<PacketExpect, String> {
 fn error(raw: &Value) -> Result<ErrorExpect, String> {
     let map = object(raw, "an error")?;
     let mut members: BTreeMap<String, Value> = map.clone().into_iter().collect();
-    let kind = members.remove("kind").and_then(|k| k.as_str().map(str::to_owned));
+    let kind = members
+        .remove("kind")
+        .and_then(|k| k.as_str().map(str::to_owned));
     let offset = members.remove("offset").ok_or("an error without offset")?;
     Ok(ErrorExpect {
         kind: kind.ok_or("an error without kind")?,

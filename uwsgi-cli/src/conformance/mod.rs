@@ -31,8 +31,8 @@ use serde_json::json;
 use uwsgi_codec::{Modifier1, PacketBuilder};
 
 use self::exchange::{Timing, exchange};
-use self::plan::{Plan, Settings};
 pub(crate) use self::loader::DECODE_SCHEMA;
+use self::plan::{Plan, Settings};
 pub(crate) use self::report::print_line;
 use self::report::{Counts, Outcome};
 use self::verdict::{Judged, Verdict};
@@ -102,7 +102,15 @@ fn known_good_request(max_datasize: u64) -> Vec<u8> {
 
 /// `Ok(status line)` if the server answers a valid request with a 2xx, else why not.
 async fn probe(context: &Context) -> Result<String, String> {
-    let exchange = exchange(&context.target, &context.probe, 1, false, false, context.timing).await;
+    let exchange = exchange(
+        &context.target,
+        &context.probe,
+        1,
+        false,
+        false,
+        context.timing,
+    )
+    .await;
     match exchange.responses.first() {
         Some(r) if (200..300).contains(&r.status) => Ok(r.line.clone()),
         Some(r) => Err(format!("it answered `{}`, want a 2xx", r.line)),
@@ -123,8 +131,20 @@ fn settings(args: &ConformanceArgs) -> Settings {
 
 /// Runs one planned vector: `(judged, responses)`.
 async fn run_plan(context: &Context, plan: &Plan) -> (Judged, Vec<(u16, String)>) {
-    let exchange = exchange(&context.target, &plan.wire, plan.responses(), plan.eof_first, plan.head_request(), context.timing).await;
-    let responses = exchange.responses.iter().map(|r| (r.status, r.line.clone())).collect();
+    let exchange = exchange(
+        &context.target,
+        &plan.wire,
+        plan.responses(),
+        plan.eof_first,
+        plan.head_request(),
+        context.timing,
+    )
+    .await;
+    let responses = exchange
+        .responses
+        .iter()
+        .map(|r| (r.status, r.line.clone()))
+        .collect();
     let judged = match verdict::judge(plan, &exchange, context.app_view, context.timing) {
         Ok(judged) => judged,
         Err(refused) => match probe(context).await {
@@ -156,18 +176,28 @@ async fn run_server(args: &ConformanceArgs) -> Result<bool, String> {
         probe: known_good_request(settings.max_datasize),
     });
     let first = probe(&context).await.map_err(|err| {
-        format!("{} does not answer a valid request with a 2xx, so no vector can be judged: {err}", args.target)
+        format!(
+            "{} does not answer a valid request with a 2xx, so no vector can be judged: {err}",
+            args.target
+        )
     })?;
     if args.app_view {
         let check = exchange(&context.target, &context.probe, 1, false, false, timing).await;
-        let body = check.responses.first().map(|r| r.body.clone()).unwrap_or_default();
+        let body = check
+            .responses
+            .first()
+            .map(|r| r.body.clone())
+            .unwrap_or_default();
         if let Err(err) = appview::is_app_view(&body) {
             return Err(format!("--app-view: {err} (it answered `{first}`)"));
         }
     }
     let semaphore = Arc::new(tokio::sync::Semaphore::new(usize::from(args.jobs)));
     let mut tasks = Vec::new();
-    for vector in vectors.iter().filter(|v| args.only.is_empty() || args.only.iter().any(|o| v.name.contains(o))) {
+    for vector in vectors
+        .iter()
+        .filter(|v| args.only.is_empty() || args.only.iter().any(|o| v.name.contains(o)))
+    {
         let listed = listed.contains(&vector.name);
         let plan = plan::plan(vector, &settings);
         let (context, semaphore) = (Arc::clone(&context), Arc::clone(&semaphore));
@@ -176,7 +206,11 @@ async fn run_server(args: &ConformanceArgs) -> Result<bool, String> {
             let started = Instant::now();
             let (expect, verdict, reason, responses) = match plan {
                 Err(reason) => {
-                    let note = if listed { " (listed as an expected failure)" } else { "" };
+                    let note = if listed {
+                        " (listed as an expected failure)"
+                    } else {
+                        ""
+                    };
                     (None, Verdict::Skip, format!("{reason}{note}"), Vec::new())
                 }
                 Ok(plan) => {
@@ -186,12 +220,22 @@ async fn run_server(args: &ConformanceArgs) -> Result<bool, String> {
                     (Some(plan.expect_name()), verdict, reason, responses)
                 }
             };
-            Outcome { name, file: Some(file), expect, verdict, reason, responses, elapsed: started.elapsed() }
+            Outcome {
+                name,
+                file: Some(file),
+                expect,
+                verdict,
+                reason,
+                responses,
+                elapsed: started.elapsed(),
+            }
         }));
     }
     let mut outcomes = Vec::new();
     for task in tasks {
-        let outcome = task.await.map_err(|err| format!("a vector's task failed: {err}"))?;
+        let outcome = task
+            .await
+            .map_err(|err| format!("a vector's task failed: {err}"))?;
         if !args.json {
             print_line(&outcome.line());
         }
@@ -210,7 +254,9 @@ async fn run_server(args: &ConformanceArgs) -> Result<bool, String> {
             "max_vars": settings.max_vars, "magic_refuse": settings.magic_refuse,
             "foreign_check": settings.foreign_check, "app_view": args.app_view, "strict": args.strict,
         });
-        print_line(&report::json_report(&args.target, timing.timeout, settings, &outcomes).to_string());
+        print_line(
+            &report::json_report(&args.target, timing.timeout, settings, &outcomes).to_string(),
+        );
     } else {
         print_line(&counts.summary());
     }

@@ -72,7 +72,10 @@ impl Plan {
 
     /// How many responses must come before the refusal (or in all).
     pub(crate) fn responses(&self) -> usize {
-        self.steps.iter().filter(|s| matches!(s, Step::Response(_))).count()
+        self.steps
+            .iter()
+            .filter(|s| matches!(s, Step::Response(_)))
+            .count()
     }
 }
 
@@ -84,14 +87,19 @@ fn eof_stage(kind: &str) -> bool {
 /// The steps of a vector read in its own mode, whether bytes trail them, and whether the
 /// final refusal needs the end of input.
 fn steps(expect: &Expect) -> (Vec<Step>, bool, bool) {
-    let refusal = |kind: &str| Step::Refusal { kind: kind.to_owned() };
+    let refusal = |kind: &str| Step::Refusal {
+        kind: kind.to_owned(),
+    };
     match expect {
         Expect::Packet(packet) => {
             let after = packet.after.clone().unwrap_or_default();
             let n = usize::try_from(packet.body_len.unwrap_or(0)).unwrap_or(usize::MAX);
             match after.get(..n) {
                 Some(body) => {
-                    let message = Message { packet: packet.clone(), body: body.to_vec() };
+                    let message = Message {
+                        packet: packet.clone(),
+                        body: body.to_vec(),
+                    };
                     (vec![Step::Response(message)], after.len() > n, false)
                 }
                 None => (vec![refusal("TruncatedBody")], false, true),
@@ -105,7 +113,10 @@ fn steps(expect: &Expect) -> (Vec<Step>, bool, bool) {
             for frame in frames {
                 match frame {
                     Frame::Packet(packet) => {
-                        current = Some(Message { packet: packet.clone(), body: Vec::new() });
+                        current = Some(Message {
+                            packet: packet.clone(),
+                            body: Vec::new(),
+                        });
                     }
                     Frame::Body(bytes) => {
                         if let Some(message) = current.as_mut() {
@@ -133,9 +144,13 @@ fn code_magic(wire: &[u8]) -> Option<String> {
         if !rest.starts_with(b"UWSGI_") {
             return None;
         }
-        let len = rest.iter().position(|b| !(b.is_ascii_uppercase() || *b == b'_')).unwrap_or(rest.len());
+        let len = rest
+            .iter()
+            .position(|b| !(b.is_ascii_uppercase() || *b == b'_'))
+            .unwrap_or(rest.len());
         let key = rest.get(..len)?;
-        (magic_class(key) == Some(MagicClass::CodeOrProcess)).then(|| key.escape_ascii().to_string())
+        (magic_class(key) == Some(MagicClass::CodeOrProcess))
+            .then(|| key.escape_ascii().to_string())
     })
 }
 
@@ -162,28 +177,55 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
     };
     let foreign = matches!(&vector.expect, Expect::Error(e) if e.kind == "ForeignProtocol");
     if !foreign && PacketKind::of(Modifier1(m1), m2, Direction::Request) != PacketKind::REQUEST {
-        return Err(format!("modifier1 {m1}, modifier2 {m2}: a service packet, not a request family"));
+        return Err(format!(
+            "modifier1 {m1}, modifier2 {m2}: a service packet, not a request family"
+        ));
     }
     // The options the vector sets must be the server's.
     let mut needs = Vec::new();
-    if options.max_datasize != settings.max_datasize && options.set.iter().any(|s| s == "max_datasize") {
+    if options.max_datasize != settings.max_datasize
+        && options.set.iter().any(|s| s == "max_datasize")
+    {
         needs.push(format!("--max-datasize {}", options.max_datasize));
     }
     if options.max_vars.is_some() && options.max_vars != settings.max_vars {
-        needs.push(format!("--max-vars {}", options.max_vars.unwrap_or_default()));
+        needs.push(format!(
+            "--max-vars {}",
+            options.max_vars.unwrap_or_default()
+        ));
     }
-    if options.set.iter().any(|s| s == "magic_policy") && options.magic_refuse != settings.magic_refuse {
-        needs.push(if options.magic_refuse { "--magic refuse" } else { "--magic allow" }.to_owned());
+    if options.set.iter().any(|s| s == "magic_policy")
+        && options.magic_refuse != settings.magic_refuse
+    {
+        needs.push(
+            if options.magic_refuse {
+                "--magic refuse"
+            } else {
+                "--magic allow"
+            }
+            .to_owned(),
+        );
     }
-    if options.set.iter().any(|s| s == "foreign_check") && options.foreign_check != settings.foreign_check {
-        needs.push(if options.foreign_check { "no --no-foreign-check" } else { "--no-foreign-check" }.to_owned());
+    if options.set.iter().any(|s| s == "foreign_check")
+        && options.foreign_check != settings.foreign_check
+    {
+        needs.push(
+            if options.foreign_check {
+                "no --no-foreign-check"
+            } else {
+                "--no-foreign-check"
+            }
+            .to_owned(),
+        );
     }
     if !needs.is_empty() {
         return Err(format!("needs a server started with {}", needs.join(" ")));
     }
     if !settings.allow_magic && !settings.magic_refuse {
         if let Some(key) = code_magic(&vector.wire) {
-            return Err(format!("carries {key} (PROTOCOL.md §9: uWSGI would act on it); --allow-magic sends it"));
+            return Err(format!(
+                "carries {key} (PROTOCOL.md §9: uWSGI would act on it); --allow-magic sends it"
+            ));
         }
     }
     let (mut steps, mut trailing, mut eof_first) = steps(&vector.expect);
@@ -195,10 +237,10 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
         eof_first = false;
     }
     // Stricter server settings turn a message into a refusal where PROTOCOL.md says so.
-    if !settings.foreign_check && options.foreign_check {
-        if steps.iter().any(|s| matches!(s, Step::Refusal { kind } if kind == "ForeignProtocol")) {
-            return Err("a foreign preamble: with the check off its outcome is not pinned; run it without --no-foreign-check".into());
-        }
+    let foreign_refusal =
+        |s: &Step| matches!(s, Step::Refusal { kind } if kind == "ForeignProtocol");
+    if !settings.foreign_check && options.foreign_check && steps.iter().any(foreign_refusal) {
+        return Err("a foreign preamble: with the check off its outcome is not pinned; run it without --no-foreign-check".into());
     }
     for index in 0..steps.len() {
         let refused = match steps.get(index) {
@@ -209,7 +251,9 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
                     Some("TooLarge") // H3
                 } else if settings.max_vars.is_some_and(|max| vars.len() as u64 > max) {
                     Some("TooManyVars") // L2
-                } else if settings.magic_refuse && vars.iter().any(|(k, _)| k.starts_with(b"UWSGI_")) {
+                } else if settings.magic_refuse
+                    && vars.iter().any(|(k, _)| k.starts_with(b"UWSGI_"))
+                {
                     Some("MagicVar") // M2
                 } else {
                     None
@@ -219,7 +263,9 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
         };
         if let Some(kind) = refused {
             steps.truncate(index);
-            steps.push(Step::Refusal { kind: kind.to_owned() });
+            steps.push(Step::Refusal {
+                kind: kind.to_owned(),
+            });
             eof_first = false;
             trailing = false;
             break;
@@ -227,5 +273,10 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
     }
     // A persistent server decodes trailing bytes as the next packet, with no pinned outcome.
     let unjudged_tail = settings.persistent && trailing && !options.persistent;
-    Ok(Plan { wire: vector.wire.clone(), steps, unjudged_tail, eof_first })
+    Ok(Plan {
+        wire: vector.wire.clone(),
+        steps,
+        unjudged_tail,
+        eof_first,
+    })
 }

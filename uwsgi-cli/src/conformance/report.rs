@@ -69,7 +69,12 @@ pub(crate) struct Counts {
 impl Counts {
     /// Counts the verdicts.
     pub(crate) fn of(outcomes: &[Outcome]) -> Counts {
-        let count = |verdicts: &[Verdict]| outcomes.iter().filter(|o| verdicts.contains(&o.verdict)).count();
+        let count = |verdicts: &[Verdict]| {
+            outcomes
+                .iter()
+                .filter(|o| verdicts.contains(&o.verdict))
+                .count()
+        };
         Counts {
             passed: count(&[Verdict::Pass]),
             failed: count(&[Verdict::Fail, Verdict::UnexpectedPass]),
@@ -97,7 +102,12 @@ impl Counts {
 }
 
 /// The `--json` document.
-pub(crate) fn json_report(target: &str, timeout: Duration, settings: Value, outcomes: &[Outcome]) -> Value {
+pub(crate) fn json_report(
+    target: &str,
+    timeout: Duration,
+    settings: Value,
+    outcomes: &[Outcome],
+) -> Value {
     let counts = Counts::of(outcomes);
     json!({
         "target": target,

@@ -77,7 +77,12 @@ fn is_2xx(status: u16) -> bool {
 }
 
 /// Judges an exchange; `Ok(reason)` means "refused as it should be, if the probe passes".
-pub(crate) fn judge(plan: &Plan, exchange: &Exchange, app_view: bool, timing: Timing) -> Result<Judged, String> {
+pub(crate) fn judge(
+    plan: &Plan,
+    exchange: &Exchange,
+    app_view: bool,
+    timing: Timing,
+) -> Result<Judged, String> {
     let how = exchange.how(timing);
     if let End::NoConnection(_) = exchange.end {
         return Ok(Judged::Fail(how));
@@ -87,7 +92,11 @@ pub(crate) fn judge(plan: &Plan, exchange: &Exchange, app_view: bool, timing: Ti
     let mut notes: Vec<String> = Vec::new();
     let several = plan.steps.len() > 1;
     for (index, step) in plan.steps.iter().enumerate() {
-        let which = if several { format!("request {}: ", index + 1) } else { String::new() };
+        let which = if several {
+            format!("request {}: ", index + 1)
+        } else {
+            String::new()
+        };
         let response = exchange.responses.get(index);
         match (step, response) {
             (Step::Response(_), None) => {
@@ -97,7 +106,10 @@ pub(crate) fn judge(plan: &Plan, exchange: &Exchange, app_view: bool, timing: Ti
                 if app_view {
                     let faults = appview::check(message, &r.body);
                     if !faults.is_empty() {
-                        return Ok(Judged::Fail(format!("{which}app view: {}", faults.join("; "))));
+                        return Ok(Judged::Fail(format!(
+                            "{which}app view: {}",
+                            faults.join("; ")
+                        )));
                     }
                 }
             }
@@ -114,7 +126,9 @@ pub(crate) fn judge(plan: &Plan, exchange: &Exchange, app_view: bool, timing: Ti
                 )));
             }
             (Step::Refusal { kind }, Some(r)) if is_2xx(r.status) => {
-                let told = app_view.then(|| appview::told_incomplete(&r.body)).flatten();
+                let told = app_view
+                    .then(|| appview::told_incomplete(&r.body))
+                    .flatten();
                 match told {
                     Some(told) if kind == "TruncatedBody" => {
                         notes.push(told);
@@ -123,7 +137,9 @@ pub(crate) fn judge(plan: &Plan, exchange: &Exchange, app_view: bool, timing: Ti
                     _ => {
                         let seen = app_view.then(|| appview::body_seen(&r.body)).flatten();
                         let seen = seen.map_or(String::new(), |s| format!(" ({s})"));
-                        return Ok(Judged::Fail(format!("{which}accepted ({kind} expected){seen}: {how}")));
+                        return Ok(Judged::Fail(format!(
+                            "{which}accepted ({kind} expected){seen}: {how}"
+                        )));
                     }
                 }
             }
@@ -132,7 +148,10 @@ pub(crate) fn judge(plan: &Plan, exchange: &Exchange, app_view: bool, timing: Ti
     }
     let judged = plan.steps.len();
     if exchange.responses.len() > judged && !plan.unjudged_tail {
-        let extra = exchange.responses.get(judged).map_or(String::new(), |r| r.line.clone());
+        let extra = exchange
+            .responses
+            .get(judged)
+            .map_or(String::new(), |r| r.line.clone());
         let after = if exchange.half_closed {
             "after our end of input (H7: an end between messages is a clean end)"
         } else {
@@ -149,7 +168,9 @@ pub(crate) fn judge(plan: &Plan, exchange: &Exchange, app_view: bool, timing: Ti
         )));
     }
     if exchange.end == End::NotHttp && !exchange.garbage.is_empty() && !refused {
-        return Ok(Judged::Fail(format!("bytes that are not HTTP after the responses: {how}")));
+        return Ok(Judged::Fail(format!(
+            "bytes that are not HTTP after the responses: {how}"
+        )));
     }
     if refused {
         let notes = notes.iter().map(|n| format!(" ({n})")).collect::<String>();
@@ -171,7 +192,11 @@ pub(crate) fn load_list(path: &std::path::Path) -> Result<Vec<String>, String> {
             continue;
         }
         if !super::loader::valid_name(name) {
-            return Err(format!("{}:{}: {name:?} is not a vector name", path.display(), number + 1));
+            return Err(format!(
+                "{}:{}: {name:?} is not a vector name",
+                path.display(),
+                number + 1
+            ));
         }
         names.push(name.to_owned());
     }

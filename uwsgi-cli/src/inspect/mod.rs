@@ -106,7 +106,9 @@ pub(crate) fn run(args: &InspectArgs) -> u8 {
     };
     // A closed pipe (`uwsgi inspect | head`) is not worth a panic.
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush());
+    let _ = stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush());
     u8::from(stream.failure.is_some())
 }
 

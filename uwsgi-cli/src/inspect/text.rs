@@ -32,7 +32,12 @@ macro_rules! outln {
 }
 
 /// One row: a right-aligned offset column, a right-aligned `label:` column, the value.
-fn row(out: &mut String, offset: impl std::fmt::Display, label: &str, value: impl std::fmt::Display) {
+fn row(
+    out: &mut String,
+    offset: impl std::fmt::Display,
+    label: &str,
+    value: impl std::fmt::Display,
+) {
     let label = if label.is_empty() {
         String::new()
     } else {
@@ -50,7 +55,11 @@ fn quoted(bytes: &[u8]) -> String {
 fn preview(bytes: &[u8]) -> String {
     match bytes.get(..PREVIEW) {
         Some(head) if bytes.len() > PREVIEW => {
-            format!("{} ... ({} more bytes)", quoted(head), bytes.len() - PREVIEW)
+            format!(
+                "{} ... ({} more bytes)",
+                quoted(head),
+                bytes.len() - PREVIEW
+            )
         }
         _ => quoted(bytes),
     }
@@ -65,7 +74,11 @@ pub(super) fn dump(args: &InspectArgs, name: &str, stream: &Stream<'_>) -> Strin
     let mut out = String::new();
     let len = stream.input.len();
     let direction = if args.reply { "replies" } else { "requests" };
-    outln!(out, "input: {name}, {}, read as {direction}", plural(len, "byte", "bytes"));
+    outln!(
+        out,
+        "input: {name}, {}, read as {direction}",
+        plural(len, "byte", "bytes")
+    );
     let mut settings = Vec::new();
     if args.max_datasize < MAX_DATASIZE {
         settings.push(format!("max datasize {}", args.max_datasize));
@@ -85,7 +98,10 @@ pub(super) fn dump(args: &InspectArgs, name: &str, stream: &Stream<'_>) -> Strin
         Some(failure) => self::failure(&mut out, stream, failure),
         None => {
             let count = plural(stream.packets.len(), "packet", "packets");
-            outln!(out, "end of input at offset {len}: {count}, every byte decoded");
+            outln!(
+                out,
+                "end of input at offset {len}: {count}, every byte decoded"
+            );
         }
     }
     out
@@ -105,7 +121,12 @@ fn header_rows(out: &mut String, header: &Header) {
     row(out, 0, "modifier1", header.modifier1);
     let block_end = header.packet_len();
     let datasize = header.datasize;
-    row(out, "1-2", "datasize", format!("{datasize} (block at {HEADER_LEN}..{block_end})"));
+    row(
+        out,
+        "1-2",
+        "datasize",
+        format!("{datasize} (block at {HEADER_LEN}..{block_end})"),
+    );
     row(out, 3, "modifier2", header.modifier2);
 }
 
@@ -138,7 +159,12 @@ fn packet(out: &mut String, number: usize, decoded: &Decoded<'_>) {
             }
         }
         Block::Array(items) => {
-            row(out, HEADER_LEN, "array", plural(items.len(), "item", "items"));
+            row(
+                out,
+                HEADER_LEN,
+                "array",
+                plural(items.len(), "item", "items"),
+            );
             let mut offset = HEADER_LEN;
             for (index, item) in items.iter().enumerate() {
                 let index = format!("[{index}]");
@@ -176,7 +202,12 @@ fn body(out: &mut String, decoded: &Decoded<'_>) {
     if decoded.body.is_empty() {
         row(out, body_offset, "body", text);
     } else {
-        row(out, body_offset, "body", format!("{text}: {}", preview(decoded.body)));
+        row(
+            out,
+            body_offset,
+            "body",
+            format!("{text}: {}", preview(decoded.body)),
+        );
     }
 }
 
@@ -184,7 +215,10 @@ fn failure(out: &mut String, stream: &Stream<'_>, failure: &Failure) {
     let Failure { start, error } = failure;
     let number = stream.packets.len() + 1;
     let rest = stream.input.get(*start..).unwrap_or_default();
-    let parsed = stream.packets.last().filter(|decoded| decoded.start == *start);
+    let parsed = stream
+        .packets
+        .last()
+        .filter(|decoded| decoded.start == *start);
     if parsed.is_none() {
         outln!(
             out,
