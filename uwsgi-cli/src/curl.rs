@@ -19,7 +19,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio_util::codec::{Decoder as _, Encoder as _};
+use tokio_util::codec::Encoder as _;
 use uwsgi_codec::Status;
 use uwsgi_codec::cgi::{CgiMapping, ContentHeaders, NginxParams};
 use uwsgi_codec::codec::{ClientCodec, ClientFrame, ClientMessage};
@@ -27,6 +27,7 @@ use uwsgi_codec::reply::{ReplyBody, ResponseHeadParser};
 use uwsgi_codec::{Modifier1, PacketBuilder};
 
 use crate::net::{Conn, Target, seconds};
+use crate::replies::Frames;
 use crate::serve::describe;
 use crate::{CurlArgs, hex};
 
@@ -328,15 +329,10 @@ async fn framed_reply(
     stream: &mut Box<dyn Conn>,
     codec: &mut ClientCodec,
 ) -> Result<usize, String> {
-    let mut buf = BytesMut::with_capacity(16 * 1024);
-    let (mut eof, mut received) = (false, 0);
+    let (mut frames, mut received) = (Frames::new(), 0);
+    // Each turn takes one frame; the reply ends with End or the connection.
     loop {
-        let frame = if eof {
-            codec.decode_eof(&mut buf)
-        } else {
-            codec.decode(&mut buf)
-        };
-        match frame.map_err(|err| format!("bad reply: {}", describe(&err)))? {
+        match frames.next(stream, codec).await? {
             Some(ClientFrame::Packet(packet)) => {
                 received += packet.wire_len();
                 print(packet.as_bytes())?;
@@ -345,13 +341,7 @@ async fn framed_reply(
                 received += bytes.len();
                 print(&bytes)?;
             }
-            Some(ClientFrame::End) => return Ok(received),
-            None if eof => return Ok(received),
-            None => match stream.read_buf(&mut buf).await {
-                Ok(0) => eof = true,
-                Ok(_) => {}
-                Err(err) => return Err(format!("read failed: {err}")),
-            },
+            Some(ClientFrame::End) | None => return Ok(received),
         }
     }
 }

@@ -22,6 +22,7 @@ mod inspect;
 mod net;
 mod ping;
 mod record;
+mod replies;
 mod serve;
 mod sha256;
 
@@ -62,15 +63,11 @@ pub(crate) struct InspectArgs {
     /// The input is hex text (whitespace ignored), not raw bytes.
     #[arg(long)]
     pub(crate) hex: bool,
-    /// Refuse blocks longer than N bytes.
-    #[arg(long, value_name = "N", default_value_t = 65535)]
-    pub(crate) max_datasize: usize,
     /// Read packets as replies, not requests.
     #[arg(long)]
     pub(crate) reply: bool,
-    /// Do not recognise other protocols (HTTP, TLS, PROXY ...).
-    #[arg(long)]
-    pub(crate) no_foreign_check: bool,
+    #[command(flatten)]
+    pub(crate) decode: DecodeSettings,
     /// One JSON object per packet, one per line.
     #[arg(long)]
     pub(crate) json: bool,
@@ -143,22 +140,37 @@ pub(crate) struct ServeArgs {
     /// tests/peers/appview.py).
     #[arg(long)]
     pub(crate) app_view: bool,
-    /// Read packet after packet on a connection (uWSGI --puwsgi-socket).
-    #[arg(long)]
-    pub(crate) persistent: bool,
     /// Refuse bodies longer than N bytes (uWSGI --limit-post).
     #[arg(long, value_name = "N")]
     pub(crate) max_body: Option<u64>,
-    /// Refuse blocks longer than N bytes (uWSGI --buffer-size).
-    #[arg(long, value_name = "N", default_value_t = 65535)]
-    pub(crate) max_datasize: usize,
+    #[command(flatten)]
+    pub(crate) settings: ServerSettings,
+}
+
+/// How a uwsgi application server decodes: `uwsgi serve` takes these settings, and
+/// `uwsgi conformance` is told them (so that it runs the vectors that need them).
+#[derive(Debug, Args)]
+pub(crate) struct ServerSettings {
+    /// Read packet after packet on a connection (uWSGI --puwsgi-socket).
+    #[arg(long)]
+    pub(crate) persistent: bool,
+    #[command(flatten)]
+    pub(crate) decode: DecodeSettings,
     /// Refuse blocks with more than N pairs (uWSGI --max-vars is 64, i.e. 128 pairs).
     #[arg(long, value_name = "N")]
     pub(crate) max_vars: Option<usize>,
-    /// Which UWSGI_* vars are accepted.
+    /// Which UWSGI_* vars are accepted (refuse: every UWSGI_* var is refused).
     #[arg(long, value_enum, default_value_t = Magic::Allow)]
     pub(crate) magic: Magic,
-    /// Do not refuse other protocols' preambles (HTTP, TLS ...).
+}
+
+/// The decoding limits every side shares: the datasize limit and the foreign-protocol check.
+#[derive(Debug, Args)]
+pub(crate) struct DecodeSettings {
+    /// Refuse blocks longer than N bytes (uWSGI --buffer-size).
+    #[arg(long, value_name = "N", default_value_t = 65535)]
+    pub(crate) max_datasize: usize,
+    /// Do not refuse other protocols' preambles (HTTP, TLS, PROXY ...).
     #[arg(long)]
     pub(crate) no_foreign_check: bool,
 }
@@ -229,21 +241,9 @@ pub(crate) struct ConformanceArgs {
     /// A 5xx to a well-formed request fails (otherwise it is its own verdict, 5XX).
     #[arg(long)]
     pub(crate) strict: bool,
-    /// The server reads packet after packet on a connection.
-    #[arg(long)]
-    pub(crate) persistent: bool,
-    /// The server's datasize limit.
-    #[arg(long, value_name = "N", default_value_t = 65535)]
-    pub(crate) max_datasize: usize,
-    /// The server's pair limit.
-    #[arg(long, value_name = "N")]
-    pub(crate) max_vars: Option<usize>,
-    /// The server's magic-var policy (refuse: every UWSGI_* var is refused).
-    #[arg(long, value_enum, default_value_t = Magic::Allow)]
-    pub(crate) magic: Magic,
-    /// The server does not refuse other protocols' preambles.
-    #[arg(long)]
-    pub(crate) no_foreign_check: bool,
+    /// The settings the server was started with.
+    #[command(flatten)]
+    pub(crate) settings: ServerSettings,
     /// The server runs a reference app (tests/peers/appview.py or `uwsgi serve --app-view`):
     /// also check what the application received.
     #[arg(long)]

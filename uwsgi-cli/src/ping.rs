@@ -6,13 +6,14 @@
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio_util::codec::{Decoder as _, Encoder as _};
+use tokio::io::AsyncWriteExt as _;
+use tokio_util::codec::Encoder as _;
 use uwsgi_codec::codec::{ClientCodec, ClientFrame, ClientMessage};
 use uwsgi_codec::{Escaped, Modifier1, PacketBuilder};
 
 use crate::PingArgs;
 use crate::net::{Target, seconds};
+use crate::replies::Frames;
 use crate::serve::describe;
 
 /// Runs `uwsgi ping`; returns the exit status.
@@ -65,16 +66,12 @@ async fn ping(target: &Target, timeout: Duration) -> Result<Option<String>, Stri
         .write_all(&out)
         .await
         .map_err(|err| format!("write failed: {err}"))?;
-    let mut buf = BytesMut::with_capacity(256);
-    let mut eof = false;
+    let mut frames = Frames::new();
+    // Each turn takes one frame; a pong ends it, so does the end of the connection.
     loop {
-        let frame = if eof {
-            codec.decode_eof(&mut buf)
-        } else {
-            codec.decode(&mut buf)
-        };
-        match frame.map_err(|err| format!("bad reply from {target}: {}", describe(&err)))? {
-            Some(ClientFrame::Packet(pong)) => {
+        match frames.next(&mut stream, &mut codec).await {
+            Err(err) => return Err(format!("{target}: {err}")),
+            Ok(Some(ClientFrame::Packet(pong))) => {
                 let (m1, m2) = (pong.modifier1(), pong.modifier2());
                 if (m1, m2) != (Modifier1::PING, 1) {
                     return Err(format!(
@@ -84,15 +81,10 @@ async fn ping(target: &Target, timeout: Duration) -> Result<Option<String>, Stri
                 let warning = pong.view().block_bytes();
                 return Ok((!warning.is_empty()).then(|| Escaped(warning).to_string()));
             }
-            Some(_) | None if eof => {
+            Ok(Some(ClientFrame::End) | None) => {
                 return Err(format!("{target} closed the connection without a pong"));
             }
-            Some(_) => {}
-            None => match stream.read_buf(&mut buf).await {
-                Ok(0) => eof = true,
-                Ok(_) => {}
-                Err(err) => return Err(format!("{target}: read failed: {err}")),
-            },
+            Ok(Some(_)) => {}
         }
     }
 }

@@ -67,13 +67,14 @@ pub(crate) fn magic_policy(magic: Magic) -> MagicPolicy {
 
 /// Runs `uwsgi serve`; returns the exit status.
 pub(crate) async fn run(args: ServeArgs) -> u8 {
+    let settings = &args.settings;
     let parser = Parser::new()
-        .with_max_datasize(args.max_datasize)
-        .with_max_vars(args.max_vars)
-        .with_magic_policy(magic_policy(args.magic))
-        .with_foreign_check(!args.no_foreign_check);
+        .with_max_datasize(settings.decode.max_datasize)
+        .with_max_vars(settings.max_vars)
+        .with_magic_policy(magic_policy(settings.magic))
+        .with_foreign_check(!settings.decode.no_foreign_check);
     let codec = ServerCodec::with_parser(parser)
-        .with_persistent(args.persistent)
+        .with_persistent(settings.persistent)
         .with_max_body(args.max_body);
     let answer = match (args.dump, args.app_view) {
         (true, _) => Answer::Dump,

@@ -38,6 +38,12 @@ struct Case {
     /// Refusing it is allowed (the request is malformed or exotic HTTP).
     may_refuse: bool,
     check: Check,
+    /// The `PATH_INFO` the path must become, and the rule that says so.
+    path_info: Option<(&'static [u8], &'static str)>,
+}
+
+fn no_check(_: &Vars<'_>, _: &[u8]) -> Vec<String> {
+    Vec::new()
 }
 
 fn var<'a>(vars: &Vars<'a>, key: &str) -> Option<&'a [u8]> {
@@ -68,6 +74,19 @@ fn expect_body(body: &[u8], want: &[u8], rule: &str) -> Vec<String> {
     }
 }
 
+/// `CONTENT_LENGTH` and the body after the block.
+fn expect_framed(
+    vars: &Vars<'_>,
+    body: &[u8],
+    length: &[u8],
+    want: &[u8],
+    rule: &str,
+) -> Vec<String> {
+    let mut faults = expect_var(vars, "CONTENT_LENGTH", length, rule);
+    faults.extend(expect_body(body, want, rule));
+    faults
+}
+
 const BINARY: [u8; 256] = {
     let mut bytes = [0u8; 256];
     let mut i = 0;
@@ -96,59 +115,42 @@ const CASES: &[Case] = &[
             faults.extend(expect_body(body, b"", "C1"));
             faults
         },
+        path_info: None,
     },
     Case {
         name: "fe_path_decoded_once",
         head: "GET /%2561dmin/x HTTP/1.1\r\n",
         body: b"",
         may_refuse: true,
-        check: |vars, _| {
-            expect_var(
-                vars,
-                "PATH_INFO",
-                b"/%61dmin/x",
-                "E10, V9: decoded once, never twice",
-            )
-        },
+        check: no_check,
+        path_info: Some((b"/%61dmin/x", "E10, V9: decoded once, never twice")),
     },
     Case {
         name: "fe_path_utf8",
         head: "GET /caf%C3%A9 HTTP/1.1\r\n",
         body: b"",
         may_refuse: false,
-        check: |vars, _| {
-            expect_var(
-                vars,
-                "PATH_INFO",
-                "/café".as_bytes(),
-                "E10, V9: the bytes as they are",
-            )
-        },
+        check: no_check,
+        path_info: Some(("/café".as_bytes(), "E10, V9: the bytes as they are")),
     },
     Case {
         name: "fe_path_dot_segments",
         head: "GET /a/%2e%2e/b/../c HTTP/1.1\r\n",
         body: b"",
         may_refuse: true,
-        check: |vars, _| {
-            expect_var(
-                vars,
-                "PATH_INFO",
-                b"/c",
-                "E10: PATH_INFO is nginx's normalised $document_uri (RFC 3986 §5.2.4)",
-            )
-        },
+        check: no_check,
+        path_info: Some((
+            b"/c",
+            "E10: PATH_INFO is nginx's normalised $document_uri (RFC 3986 §5.2.4)",
+        )),
     },
     Case {
         name: "fe_post_body",
         head: "POST /post HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n",
         body: b"hello world",
         may_refuse: false,
-        check: |vars, body| {
-            let mut faults = expect_var(vars, "CONTENT_LENGTH", b"11", "E7");
-            faults.extend(expect_body(body, b"hello world", "E7"));
-            faults
-        },
+        check: |vars, body| expect_framed(vars, body, b"11", b"hello world", "E7"),
+        path_info: None,
     },
     Case {
         name: "fe_post_binary",
@@ -156,6 +158,7 @@ const CASES: &[Case] = &[
         body: &BINARY,
         may_refuse: false,
         check: |_, body| expect_body(body, &BINARY, "E7, V9: every byte value"),
+        path_info: None,
     },
     Case {
         name: "fe_post_empty",
@@ -169,6 +172,7 @@ const CASES: &[Case] = &[
             }
             faults
         },
+        path_info: None,
     },
     Case {
         name: "fe_chunked_body",
@@ -176,15 +180,15 @@ const CASES: &[Case] = &[
         body: b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
         may_refuse: true,
         check: |vars, body| {
-            let mut faults = expect_var(
+            expect_framed(
                 vars,
-                "CONTENT_LENGTH",
+                body,
                 b"11",
-                "C1, E7: the de-chunked length",
-            );
-            faults.extend(expect_body(body, b"hello world", "C5, E7: de-chunked"));
-            faults
+                b"hello world",
+                "C1, C5, E7: de-chunked, with its length",
+            )
         },
+        path_info: None,
     },
     Case {
         name: "fe_cl_and_chunked",
@@ -192,15 +196,15 @@ const CASES: &[Case] = &[
         body: b"5\r\nhello\r\n0\r\n\r\n",
         may_refuse: true,
         check: |vars, body| {
-            let mut faults = expect_var(
+            expect_framed(
                 vars,
-                "CONTENT_LENGTH",
+                body,
                 b"5",
+                b"hello",
                 "C5, E7 (RFC 9112 §6.3: chunked wins)",
-            );
-            faults.extend(expect_body(body, b"hello", "C5, E7"));
-            faults
+            )
         },
+        path_info: None,
     },
     Case {
         name: "fe_cl_plus_sign",
@@ -208,6 +212,7 @@ const CASES: &[Case] = &[
         body: b"hello",
         may_refuse: true,
         check: |vars, _| expect_var(vars, "CONTENT_LENGTH", b"5", "C2, E7: plain digits"),
+        path_info: None,
     },
     Case {
         name: "fe_cl_trailing_letters",
@@ -215,6 +220,7 @@ const CASES: &[Case] = &[
         body: b"hello",
         may_refuse: true,
         check: |vars, _| expect_var(vars, "CONTENT_LENGTH", b"5", "C2, E7: plain digits"),
+        path_info: None,
     },
     Case {
         name: "fe_cl_two_values",
@@ -224,6 +230,7 @@ const CASES: &[Case] = &[
         check: |_, _| {
             vec!["two different Content-Length headers were forwarded: one request with two framings must be refused (C3, E7)".into()]
         },
+        path_info: None,
     },
     Case {
         name: "fe_underscore_header",
@@ -242,6 +249,7 @@ const CASES: &[Case] = &[
                 )]
             }
         },
+        path_info: None,
     },
     Case {
         name: "fe_repeated_cookie",
@@ -262,6 +270,7 @@ const CASES: &[Case] = &[
                 }
             }
         },
+        path_info: None,
     },
     Case {
         name: "fe_no_magic_from_headers",
@@ -279,6 +288,7 @@ const CASES: &[Case] = &[
                 })
                 .collect()
         },
+        path_info: None,
     },
     Case {
         name: "fe_header_over_64k",
@@ -288,6 +298,7 @@ const CASES: &[Case] = &[
         check: |_, _| {
             vec!["a 70000-byte header cannot fit a uwsgi block: it must be refused (E2, E3)".into()]
         },
+        path_info: None,
     },
 ];
 
@@ -336,6 +347,9 @@ fn packet_faults(case: &Case, wire: &[u8]) -> Vec<String> {
                 .min(after.len()),
         )
         .unwrap_or_default();
+    if let Some((want, rule)) = case.path_info {
+        faults.extend(expect_var(vars, "PATH_INFO", want, rule));
+    }
     faults.extend((case.check)(vars, body));
     faults
 }

@@ -119,12 +119,13 @@ async fn probe(context: &Context) -> Result<String, String> {
 }
 
 fn settings(args: &ConformanceArgs) -> Settings {
+    let declared = &args.settings;
     Settings {
-        persistent: args.persistent,
-        max_datasize: args.max_datasize.min(65535) as u64,
-        max_vars: args.max_vars.map(|n| n as u64),
-        magic_refuse: args.magic == Magic::Refuse,
-        foreign_check: !args.no_foreign_check,
+        persistent: declared.persistent,
+        max_datasize: declared.decode.max_datasize.min(65535) as u64,
+        max_vars: declared.max_vars.map(|n| n as u64),
+        magic_refuse: declared.magic == Magic::Refuse,
+        foreign_check: !declared.decode.no_foreign_check,
         allow_magic: args.allow_magic,
     }
 }

@@ -194,29 +194,21 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
             options.max_vars.unwrap_or_default()
         ));
     }
-    if options.set.iter().any(|s| s == "magic_policy")
-        && options.magic_refuse != settings.magic_refuse
-    {
-        needs.push(
-            if options.magic_refuse {
-                "--magic refuse"
-            } else {
-                "--magic allow"
-            }
-            .to_owned(),
-        );
+    let set = |name: &str| options.set.iter().any(|s| s == name);
+    let flag = |on: bool, yes: &str, no: &str| if on { yes } else { no }.to_owned();
+    if set("magic_policy") && options.magic_refuse != settings.magic_refuse {
+        needs.push(flag(
+            options.magic_refuse,
+            "--magic refuse",
+            "--magic allow",
+        ));
     }
-    if options.set.iter().any(|s| s == "foreign_check")
-        && options.foreign_check != settings.foreign_check
-    {
-        needs.push(
-            if options.foreign_check {
-                "no --no-foreign-check"
-            } else {
-                "--no-foreign-check"
-            }
-            .to_owned(),
-        );
+    if set("foreign_check") && options.foreign_check != settings.foreign_check {
+        needs.push(flag(
+            options.foreign_check,
+            "no --no-foreign-check",
+            "--no-foreign-check",
+        ));
     }
     if !needs.is_empty() {
         return Err(format!("needs a server started with {}", needs.join(" ")));

@@ -146,6 +146,11 @@ pub(crate) fn judge(
             (Step::Refusal { .. }, _) => refused = true,
         }
     }
+    if plan.steps.is_empty() && !exchange.responses.is_empty() {
+        return Ok(Judged::Fail(format!(
+            "answered a connection that sent nothing (H7: an end of input at a packet start is a clean end): {how}"
+        )));
+    }
     let judged = plan.steps.len();
     if exchange.responses.len() > judged && !plan.unjudged_tail {
         let extra = exchange

@@ -95,9 +95,9 @@ pub(crate) fn run(args: &InspectArgs) -> u8 {
         Direction::Request
     };
     let parser = Parser::new()
-        .with_max_datasize(args.max_datasize)
+        .with_max_datasize(args.decode.max_datasize)
         .with_direction(direction)
-        .with_foreign_check(!args.no_foreign_check);
+        .with_foreign_check(!args.decode.no_foreign_check);
     let stream = decode(&parser, &bytes);
     let out = if args.json {
         json_lines(&stream)

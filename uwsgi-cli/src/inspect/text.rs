@@ -80,10 +80,10 @@ pub(super) fn dump(args: &InspectArgs, name: &str, stream: &Stream<'_>) -> Strin
         plural(len, "byte", "bytes")
     );
     let mut settings = Vec::new();
-    if args.max_datasize < MAX_DATASIZE {
-        settings.push(format!("max datasize {}", args.max_datasize));
+    if args.decode.max_datasize < MAX_DATASIZE {
+        settings.push(format!("max datasize {}", args.decode.max_datasize));
     }
-    if args.no_foreign_check {
+    if args.decode.no_foreign_check {
         settings.push("foreign-protocol check off".to_owned());
     }
     if !settings.is_empty() {
