@@ -13,7 +13,6 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::loader::Block;
 use super::plan::Message;
 use crate::hex;
 
@@ -234,20 +233,15 @@ fn asgi_faults(vars: &[(Vec<u8>, Vec<u8>)], doc: &Value) -> Vec<String> {
 
 /// Every difference between what the app received and the message.
 pub(crate) fn check(message: &Message, body: &[u8]) -> Vec<String> {
-    if let Block::Vars(vars) = &message.packet.block {
-        if is_head(vars) {
-            return Vec::new(); // a reply to HEAD has no body to carry the report
-        }
+    if is_head(&message.vars) {
+        return Vec::new(); // a reply to HEAD has no body to carry the report
     }
     let doc = match document(body) {
         Ok(doc) => doc,
         Err(err) => return vec![err],
     };
     let mut faults = Vec::new();
-    let vars: &[(Vec<u8>, Vec<u8>)] = match &message.packet.block {
-        Block::Vars(vars) => vars,
-        _ => &[],
-    };
+    let vars: &[(Vec<u8>, Vec<u8>)] = &message.vars;
     let last = |key: &[u8]| {
         vars.iter()
             .rev()
@@ -328,18 +322,11 @@ pub(crate) fn is_app_view(body: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::loader::PacketExpect;
 
     fn message(vars: &[(&[u8], &[u8])], body: &[u8]) -> Message {
         Message {
-            packet: PacketExpect {
-                modifier1: 0,
-                datasize: 0,
-                modifier2: 0,
-                block: Block::Vars(vars.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect()),
-                body_len: Some(body.len() as u64),
-                after: None,
-            },
+            datasize: 0,
+            vars: vars.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect(),
             body: body.to_vec(),
         }
     }

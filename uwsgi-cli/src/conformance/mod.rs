@@ -16,8 +16,9 @@
 mod appview;
 mod exchange;
 mod frontend;
-// The shared vector loader: this runner does not read every field it offers.
-#[allow(dead_code)]
+// The repository's one vector loader (std and serde_json only), shared with the crate's tests.
+#[allow(dead_code, unreachable_pub, clippy::all)]
+#[path = "../../../tests/vectors/loader.rs"]
 pub(crate) mod loader;
 mod plan;
 mod report;
@@ -163,7 +164,16 @@ async fn run_server(args: &ConformanceArgs) -> Result<bool, String> {
         linger: seconds(args.linger, "--linger")?,
     };
     let dir = args.vectors.clone().unwrap_or_else(default_vectors);
-    let vectors = loader::load_decode_vectors(&dir)?;
+    let files = loader::load_dir(&dir)?;
+    let vectors: Vec<(&str, &loader::DecodeVector)> = files
+        .iter()
+        .flat_map(|file| match &file.content {
+            loader::Content::Decode(vectors) => {
+                vectors.iter().map(|v| (file.name.as_str(), v)).collect()
+            }
+            _ => Vec::new(),
+        })
+        .collect();
     let listed = match &args.expect_fail {
         Some(path) => verdict::load_list(path)?,
         None => Vec::new(),
@@ -195,14 +205,14 @@ async fn run_server(args: &ConformanceArgs) -> Result<bool, String> {
     }
     let semaphore = Arc::new(tokio::sync::Semaphore::new(usize::from(args.jobs)));
     let mut tasks = Vec::new();
-    for vector in vectors
+    for (file, vector) in vectors
         .iter()
-        .filter(|v| args.only.is_empty() || args.only.iter().any(|o| v.name.contains(o)))
+        .filter(|(_, v)| args.only.is_empty() || args.only.iter().any(|o| v.label.name.contains(o)))
     {
-        let listed = listed.contains(&vector.name);
+        let listed = listed.contains(&vector.label.name);
         let plan = plan::plan(vector, &settings);
         let (context, semaphore) = (Arc::clone(&context), Arc::clone(&semaphore));
-        let (name, file) = (vector.name.clone(), vector.file.clone());
+        let (name, file) = (vector.label.name.clone(), (*file).to_owned());
         tasks.push(tokio::spawn(async move {
             let started = Instant::now();
             let (expect, verdict, reason, responses) = match plan {
@@ -242,7 +252,7 @@ async fn run_server(args: &ConformanceArgs) -> Result<bool, String> {
         }
         outcomes.push(outcome);
     }
-    let known: Vec<&str> = vectors.iter().map(|v| v.name.as_str()).collect();
+    let known: Vec<&str> = vectors.iter().map(|(_, v)| v.label.name.as_str()).collect();
     let stale = report::stale(&listed, &known);
     if !args.json {
         stale.iter().for_each(|o| print_line(&o.line()));

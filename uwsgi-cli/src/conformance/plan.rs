@@ -10,7 +10,9 @@
 
 use uwsgi_codec::{Direction, MagicClass, Modifier1, PacketKind, magic_class};
 
-use super::loader::{Block, DecodeVector, Expect, Frame, PacketExpect};
+use super::loader::{
+    BlockSpec, DEFAULT_MAX_DATASIZE, DecodeVector, Expect, Frame, Magic, Mode, Side,
+};
 
 /// The server's settings, as declared on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +26,11 @@ pub(crate) struct Settings {
     pub(crate) allow_magic: bool,
 }
 
-/// A whole valid request: its packet and its body.
-#[derive(Debug, Clone)]
+/// A whole valid request: its packet's datasize and vars (in wire order), and its body.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Message {
-    pub(crate) packet: PacketExpect,
+    pub(crate) datasize: u16,
+    pub(crate) vars: Vec<(Vec<u8>, Vec<u8>)>,
     pub(crate) body: Vec<u8>,
 }
 
@@ -65,7 +68,7 @@ impl Plan {
     /// Whether the first request is a `HEAD` (its response has no body).
     pub(crate) fn head_request(&self) -> bool {
         match self.steps.first() {
-            Some(Step::Response(message)) => super::appview::is_head(vars(&message.packet)),
+            Some(Step::Response(message)) => super::appview::is_head(&message.vars),
             _ => false,
         }
     }
@@ -84,56 +87,40 @@ fn eof_stage(kind: &str) -> bool {
     matches!(kind, "UnexpectedEof" | "TruncatedBody")
 }
 
-/// The steps of a vector read in its own mode, whether bytes trail them, and whether the
-/// final refusal needs the end of input.
-fn steps(expect: &Expect) -> (Vec<Step>, bool, bool) {
-    let refusal = |kind: &str| Step::Refusal {
-        kind: kind.to_owned(),
-    };
-    match expect {
-        Expect::Packet(packet) => {
-            let after = packet.after.clone().unwrap_or_default();
-            let n = usize::try_from(packet.body_len.unwrap_or(0)).unwrap_or(usize::MAX);
-            match after.get(..n) {
-                Some(body) => {
-                    let message = Message {
-                        packet: packet.clone(),
-                        body: body.to_vec(),
-                    };
-                    (vec![Step::Response(message)], after.len() > n, false)
-                }
-                None => (vec![refusal("TruncatedBody")], false, true),
+/// The steps of a vector read in its own mode (its stream outcome, README §3.5), whether
+/// bytes trail them, and whether the final refusal needs the end of input.
+fn steps(vector: &DecodeVector) -> (Vec<Step>, bool, bool) {
+    let (mut steps, mut trailing, mut eof) = (Vec::new(), false, false);
+    let mut current: Option<Message> = None;
+    for frame in vector.frames() {
+        match frame {
+            Frame::Packet(packet) => {
+                let vars = match &packet.block {
+                    BlockSpec::Vars(vars) => {
+                        vars.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                current = Some(Message {
+                    datasize: packet.datasize,
+                    vars,
+                    body: Vec::new(),
+                });
             }
-        }
-        Expect::Error(error) => (vec![refusal(&error.kind)], false, eof_stage(&error.kind)),
-        Expect::PacketError(_, error) => (vec![refusal(&error.kind)], false, false),
-        Expect::Frames(frames) => {
-            let (mut steps, mut trailing, mut eof) = (Vec::new(), false, false);
-            let mut current: Option<Message> = None;
-            for frame in frames {
-                match frame {
-                    Frame::Packet(packet) => {
-                        current = Some(Message {
-                            packet: packet.clone(),
-                            body: Vec::new(),
-                        });
-                    }
-                    Frame::Body(bytes) => {
-                        if let Some(message) = current.as_mut() {
-                            message.body.extend_from_slice(bytes);
-                        }
-                    }
-                    Frame::End => steps.extend(current.take().map(Step::Response)),
-                    Frame::Trailing(_) => trailing = true,
-                    Frame::Error(error) => {
-                        steps.push(refusal(&error.kind));
-                        eof = eof_stage(&error.kind);
-                    }
+            Frame::Body(bytes) => {
+                if let Some(message) = current.as_mut() {
+                    message.body.extend_from_slice(&bytes);
                 }
             }
-            (steps, trailing, eof)
+            Frame::End => steps.extend(current.take().map(Step::Response)),
+            Frame::Trailing(_) => trailing = true,
+            Frame::Error(error) => {
+                eof = eof_stage(&error.kind);
+                steps.push(Step::Refusal { kind: error.kind });
+            }
         }
     }
+    (steps, trailing, eof)
 }
 
 /// The first code- or process-affecting `UWSGI_*` key in the bytes (a lenient server might
@@ -154,17 +141,10 @@ fn code_magic(wire: &[u8]) -> Option<String> {
     })
 }
 
-fn vars(packet: &PacketExpect) -> &[(Vec<u8>, Vec<u8>)] {
-    match &packet.block {
-        Block::Vars(vars) => vars,
-        _ => &[],
-    }
-}
-
 /// The plan for `vector` against a server with `settings`, or why it is not run.
 pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, String> {
     let options = &vector.options;
-    if options.reply {
+    if options.direction == Side::Reply {
         return Err("a reply (direction reply): not sent to a server".into());
     }
     if options.datagram {
@@ -176,6 +156,7 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
         _ => (0, 0),
     };
     let foreign = matches!(&vector.expect, Expect::Error(e) if e.kind == "ForeignProtocol");
+    let max_datasize = options.max_datasize.min(DEFAULT_MAX_DATASIZE);
     if !foreign && PacketKind::of(Modifier1(m1), m2, Direction::Request) != PacketKind::REQUEST {
         return Err(format!(
             "modifier1 {m1}, modifier2 {m2}: a service packet, not a request family"
@@ -183,10 +164,8 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
     }
     // The options the vector sets must be the server's.
     let mut needs = Vec::new();
-    if options.max_datasize != settings.max_datasize
-        && options.set.iter().any(|s| s == "max_datasize")
-    {
-        needs.push(format!("--max-datasize {}", options.max_datasize));
+    if max_datasize != DEFAULT_MAX_DATASIZE && max_datasize != settings.max_datasize {
+        needs.push(format!("--max-datasize {max_datasize}"));
     }
     if options.max_vars.is_some() && options.max_vars != settings.max_vars {
         needs.push(format!(
@@ -194,21 +173,11 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
             options.max_vars.unwrap_or_default()
         ));
     }
-    let set = |name: &str| options.set.iter().any(|s| s == name);
-    let flag = |on: bool, yes: &str, no: &str| if on { yes } else { no }.to_owned();
-    if set("magic_policy") && options.magic_refuse != settings.magic_refuse {
-        needs.push(flag(
-            options.magic_refuse,
-            "--magic refuse",
-            "--magic allow",
-        ));
+    if options.magic_policy == Magic::Refuse && !settings.magic_refuse {
+        needs.push("--magic refuse".to_owned());
     }
-    if set("foreign_check") && options.foreign_check != settings.foreign_check {
-        needs.push(flag(
-            options.foreign_check,
-            "no --no-foreign-check",
-            "--no-foreign-check",
-        ));
+    if !options.foreign_check && settings.foreign_check {
+        needs.push("--no-foreign-check".to_owned());
     }
     if !needs.is_empty() {
         return Err(format!("needs a server started with {}", needs.join(" ")));
@@ -220,7 +189,7 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
             ));
         }
     }
-    let (mut steps, mut trailing, mut eof_first) = steps(&vector.expect);
+    let (mut steps, mut trailing, mut eof_first) = steps(vector);
     eof_first |= steps.is_empty(); // an empty connection: nothing but the end of input
     // A one-request server decodes the first message only (C8): the rest is trailing.
     if !settings.persistent && steps.len() > 1 {
@@ -237,9 +206,8 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
     for index in 0..steps.len() {
         let refused = match steps.get(index) {
             Some(Step::Response(message)) => {
-                let packet = &message.packet;
-                let vars = vars(packet);
-                if u64::from(packet.datasize) > settings.max_datasize {
+                let vars = &message.vars;
+                if u64::from(message.datasize) > settings.max_datasize {
                     Some("TooLarge") // H3
                 } else if settings.max_vars.is_some_and(|max| vars.len() as u64 > max) {
                     Some("TooManyVars") // L2
@@ -264,9 +232,9 @@ pub(crate) fn plan(vector: &DecodeVector, settings: &Settings) -> Result<Plan, S
         }
     }
     // A persistent server decodes trailing bytes as the next packet, with no pinned outcome.
-    let unjudged_tail = settings.persistent && trailing && !options.persistent;
+    let unjudged_tail = settings.persistent && trailing && options.mode != Mode::Persistent;
     Ok(Plan {
-        wire: vector.wire.clone(),
+        wire: vector.wire.to_vec(),
         steps,
         unjudged_tail,
         eof_first,

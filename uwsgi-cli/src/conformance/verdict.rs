@@ -196,7 +196,7 @@ pub(crate) fn load_list(path: &std::path::Path) -> Result<Vec<String>, String> {
         if name.is_empty() {
             continue;
         }
-        if !super::loader::valid_name(name) {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(format!(
                 "{}:{}: {name:?} is not a vector name",
                 path.display(),
