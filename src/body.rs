@@ -121,9 +121,15 @@ mod tests {
 
     #[test]
     fn identical_repeats_agree_and_different_spellings_conflict() {
-        let same = [(4, &b"CONTENT_LENGTH"[..], &b"5"[..]), (23, b"CONTENT_LENGTH", b"5")];
+        let same = [
+            (4, &b"CONTENT_LENGTH"[..], &b"5"[..]),
+            (23, b"CONTENT_LENGTH", b"5"),
+        ];
         assert_eq!(length_of(same.into_iter(), CONTENT_LENGTH), Ok(5));
-        let padded = [(4, &b"CONTENT_LENGTH"[..], &b"5"[..]), (23, b"CONTENT_LENGTH", b"05")];
+        let padded = [
+            (4, &b"CONTENT_LENGTH"[..], &b"5"[..]),
+            (23, b"CONTENT_LENGTH", b"05"),
+        ];
         assert_eq!(
             length_of(padded.into_iter(), CONTENT_LENGTH),
             Err(Error::ConflictingContentLength {

@@ -15,31 +15,31 @@
 extern crate alloc;
 
 // The core: no I/O, no_std + alloc. Each module imports only the ones listed before it.
-mod escape;
-mod status;
-mod modifier;
-mod header;
-mod sniff;
-mod magic;
-mod error;
-mod wire;
-mod body;
-mod vars;
 mod array;
-mod packet;
-mod owned;
-mod parser;
+mod body;
 mod builder;
+mod error;
+mod escape;
+mod header;
+mod magic;
+mod modifier;
+mod owned;
+mod packet;
+mod parser;
+mod sniff;
+mod status;
+mod vars;
+mod wire;
 
 // The layers above the core, each in its own namespace.
 pub mod cgi;
 #[cfg(feature = "codec")]
 #[cfg_attr(docsrs, doc(cfg(feature = "codec")))]
 pub mod codec;
-pub mod reply;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
+pub mod reply;
 
 pub use array::{Array, ArrayIter};
 pub use body::parse_length;

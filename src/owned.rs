@@ -109,7 +109,8 @@ impl Packet {
     /// The block, read as its kind.
     #[inline]
     pub fn block(&self) -> Block<'_> {
-        self.shape.block(self.bytes.get(HEADER_LEN..).unwrap_or_default())
+        self.shape
+            .block(self.bytes.get(HEADER_LEN..).unwrap_or_default())
     }
 
     /// The vars, if the block is a vars block.

@@ -102,7 +102,12 @@ impl<'a> PacketRef<'a> {
     /// Sets the header and kind of a packet being parsed in place, and returns its block to
     /// fill.
     #[inline(always)]
-    pub(crate) fn reset(&mut self, wire: &'a [u8], header: Header, kind: PacketKind) -> &mut Block<'a> {
+    pub(crate) fn reset(
+        &mut self,
+        wire: &'a [u8],
+        header: Header,
+        kind: PacketKind,
+    ) -> &mut Block<'a> {
         self.wire = wire;
         self.header = header;
         self.kind = kind;

@@ -174,7 +174,20 @@ mod tests {
     #[test]
     fn every_pattern_starts_with_a_listed_byte() {
         for b0 in 0..=255u8 {
-            for rest in [*b"ET ", *b"OST", *b"RI ", *b"ROX", *b"\n\r\n", *b"SH-", *b"TTP", *b"\x03\x01\x02", *b"\x01\x00\x01", *b"0:x", *b"23:", *b"234"] {
+            for rest in [
+                *b"ET ",
+                *b"OST",
+                *b"RI ",
+                *b"ROX",
+                *b"\n\r\n",
+                *b"SH-",
+                *b"TTP",
+                *b"\x03\x01\x02",
+                *b"\x01\x00\x01",
+                *b"0:x",
+                *b"23:",
+                *b"234",
+            ] {
                 let four = [b0, rest[0], rest[1], rest[2]];
                 if sniff_four(four).is_some() {
                     assert!(STARTS_A_PATTERN[usize::from(b0)], "{four:?}");

@@ -108,7 +108,11 @@ fn pair_lengths(block: &[u8], pos: usize) -> Option<(u32, u32, usize)> {
         return None;
     };
     let vlen = u16::from_le_bytes([v0, v1]);
-    (klen != 0).then_some((u32::from(klen), u32::from(vlen), value_at + usize::from(vlen)))
+    (klen != 0).then_some((
+        u32::from(klen),
+        u32::from(vlen),
+        value_at + usize::from(vlen),
+    ))
 }
 
 /// The first fault of a block that `walk` or the rules refused: rules V1 to V5 with their
@@ -326,7 +330,10 @@ impl<'a> Vars<'a> {
     }
 
     /// The values of every pair with this exact key, in wire order.
-    pub fn get_all<K: AsRef<[u8]>>(&self, key: K) -> impl Iterator<Item = &'a [u8]> + use<'_, 'a, K> {
+    pub fn get_all<K: AsRef<[u8]>>(
+        &self,
+        key: K,
+    ) -> impl Iterator<Item = &'a [u8]> + use<'_, 'a, K> {
         self.iter()
             .filter(move |(k, _)| *k == key.as_ref())
             .map(|(_, v)| v)
@@ -526,7 +533,6 @@ mod tests {
         Ok(vars.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect())
     }
 
-
     #[test]
     fn one_trailing_byte_is_a_truncated_key_length() {
         let mut block = kv(b"A", b"b");
@@ -553,7 +559,9 @@ mod tests {
 
     #[test]
     fn pairs_past_the_index_are_walked_and_read_in_order() {
-        let names: Vec<Vec<u8>> = (0..INDEXED + 9).map(|i| alloc::format!("K{i}").into_bytes()).collect();
+        let names: Vec<Vec<u8>> = (0..INDEXED + 9)
+            .map(|i| alloc::format!("K{i}").into_bytes())
+            .collect();
         let block: Vec<u8> = names.iter().flat_map(|k| kv(k, k)).collect();
         let pairs = indexed_vars(&block, &VarsRules::DEFAULT).unwrap_or_default();
         assert_eq!(pairs.len(), INDEXED + 9);
@@ -608,7 +616,10 @@ mod tests {
             magic: MagicPolicy::Refuse,
             ..VarsRules::DEFAULT
         };
-        assert_eq!(indexed_vars(&block, &rules), Err(Error::MagicVar { offset: 4 }));
+        assert_eq!(
+            indexed_vars(&block, &rules),
+            Err(Error::MagicVar { offset: 4 })
+        );
     }
 
     #[test]

@@ -146,7 +146,10 @@ impl Decoder for ServerCodec {
             return self.decode(src);
         }
         let after_end = self.after_end();
-        Ok(self.framing.decode_eof(src, after_end)?.map(ServerFrame::from))
+        Ok(self
+            .framing
+            .decode_eof(src, after_end)?
+            .map(ServerFrame::from))
     }
 }
 
