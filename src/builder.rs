@@ -255,11 +255,11 @@ impl<'a> PacketBuilder<'a> {
             *offset += part_len(part, None);
             Some((at, part))
         });
-        let vars = offsets.filter_map(|(at, part)| match part {
-            Part::Var(k, v) => Some((at, k, v)),
+        let named = offsets.filter_map(|(at, part)| match part {
+            Part::Var(k, v) if k == key => Some((at, v)),
             _ => None,
         });
-        length_of(vars, key)
+        length_of(named, key.len())
     }
 
     /// Checks every length and works out the block length, writing nothing.

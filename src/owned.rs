@@ -5,9 +5,9 @@ use bytes::Bytes;
 use crate::array::Array;
 use crate::error::Error;
 use crate::header::{HEADER_LEN, Header};
-use crate::modifier::{Modifier1, PacketKind};
+use crate::modifier::{BlockKind, Modifier1, PacketKind};
 use crate::packet::{Block, PacketRef, Shape};
-use crate::vars::Vars;
+use crate::vars::{Index, Vars, VarsRules};
 
 /// A complete, validated packet that owns its bytes: one [`Bytes`], shared, never copied.
 ///
@@ -52,6 +52,25 @@ impl Packet {
     pub(crate) fn from_view(buf: &Bytes, view: &PacketRef<'_>) -> Packet {
         let bytes = buf.slice_ref(view.as_bytes());
         Packet::new(bytes, view.header(), view.kind(), view.block().shape())
+    }
+
+    /// Validates the block in place, as `kind` says (rule H5): the decoder's path, which builds
+    /// the packet where it will stay and copies no index.
+    #[inline(always)]
+    pub(crate) fn validate(&mut self, rules: &VarsRules) -> Result<(), Error> {
+        let block = self.bytes.get(HEADER_LEN..).unwrap_or_default();
+        match self.kind.block {
+            BlockKind::Vars => {
+                let framer = self.kind.body.length_key().unwrap_or_default();
+                self.shape = Shape::Vars(Index::looking_for(framer));
+                if let Shape::Vars(index) = &mut self.shape {
+                    index.validate(block, rules)?;
+                }
+            }
+            BlockKind::Array => self.shape = Shape::Array(Array::parse(block)?.len()),
+            BlockKind::Raw => self.shape = Shape::Raw,
+        }
+        Ok(())
     }
 
     /// The borrowed form of this packet.
