@@ -9,7 +9,7 @@
 use crate::body::{CONTENT_LENGTH, length_of, parse_length};
 use crate::error::{Error, Field};
 use crate::escape::Escaped;
-use crate::header::HEADER_LEN;
+use crate::header::{HEADER_LEN, MAX_DATASIZE};
 use crate::magic::MagicPolicy;
 use crate::wire::prefixed;
 
@@ -45,13 +45,14 @@ enum Seen {
     Repeated,
 }
 
-impl Framer {
+impl Seen {
+    /// What is seen once the var has also been found in the pair at `pos`.
     #[inline(always)]
-    fn saw(&mut self, pos: usize) {
-        self.seen = match (self.seen, u16::try_from(pos)) {
+    fn and(self, pos: usize) -> Seen {
+        match (self, u16::try_from(pos)) {
             (Seen::Absent, Ok(pos)) => Seen::Once(pos),
             _ => Seen::Repeated,
-        };
+        }
     }
 }
 
@@ -131,7 +132,20 @@ impl VarsRules {
 /// that overruns the block moves `pos` past its end; the loop stops and `pos == len` fails.
 #[inline(always)]
 fn walk(block: &[u8], lens: &mut [u32], framer: &mut Framer) -> Option<usize> {
+    // A packet's block is at most 65535 bytes: knowing it, the compiler drops the overflow
+    // checks of the offset arithmetic. A longer bare block takes the same walk without it.
+    if block.len() <= MAX_DATASIZE {
+        walk_block(block, lens, framer)
+    } else {
+        walk_block(block, lens, framer)
+    }
+}
+
+#[inline(always)]
+fn walk_block(block: &[u8], lens: &mut [u32], framer: &mut Framer) -> Option<usize> {
+    // Locals, written back once: stores to `lens` could alias them otherwise.
     let key = framer.key;
+    let mut seen = framer.seen;
     let mut pos = 0;
     let mut indexed = 0;
     for slot in lens.iter_mut() {
@@ -139,7 +153,7 @@ fn walk(block: &[u8], lens: &mut [u32], framer: &mut Framer) -> Option<usize> {
             break;
         };
         if klen as usize == key.len() && same_key(block.get(pos + 2..), key) {
-            framer.saw(pos);
+            seen = seen.and(pos);
         }
         *slot = klen | vlen << 16;
         indexed += 1;
@@ -149,12 +163,13 @@ fn walk(block: &[u8], lens: &mut [u32], framer: &mut Framer) -> Option<usize> {
     if indexed == lens.len() {
         while let Some((klen, _, next)) = pair_lengths(block, pos) {
             if klen as usize == key.len() && same_key(block.get(pos + 2..), key) {
-                framer.saw(pos);
+                seen = seen.and(pos);
             }
             count += 1;
             pos = next;
         }
     }
+    framer.seen = seen;
     (pos == block.len()).then_some(count)
 }
 
