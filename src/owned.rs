@@ -5,9 +5,13 @@ use bytes::Bytes;
 use crate::array::Array;
 use crate::error::Error;
 use crate::header::{HEADER_LEN, Header};
-use crate::modifier::{BlockKind, Modifier1, PacketKind};
+#[cfg(feature = "codec")]
+use crate::modifier::BlockKind;
+use crate::modifier::{Modifier1, PacketKind};
 use crate::packet::{Block, PacketRef, Shape};
-use crate::vars::{Index, Vars, VarsRules};
+use crate::vars::Vars;
+#[cfg(feature = "codec")]
+use crate::vars::{Index, VarsRules};
 
 /// A complete, validated packet that owns its bytes: one [`Bytes`], shared, never copied.
 ///
@@ -57,6 +61,7 @@ impl Packet {
     /// Validates the block in place, as `kind` says (rule H5): the decoder's path, which builds
     /// the packet where it will stay and copies no index.
     #[inline(always)]
+    #[cfg(feature = "codec")]
     pub(crate) fn validate(&mut self, rules: &VarsRules) -> Result<(), Error> {
         let block = self.bytes.get(HEADER_LEN..).unwrap_or_default();
         match self.kind.block {

@@ -10,7 +10,9 @@ use crate::header::{HEADER_LEN, Header};
 use crate::magic::MagicPolicy;
 use crate::modifier::{BlockKind, Direction, Modifier1, PacketKind};
 use crate::owned::Packet;
-use crate::packet::{Block, PacketRef, Shape};
+#[cfg(feature = "codec")]
+use crate::packet::Shape;
+use crate::packet::{Block, PacketRef};
 use crate::sniff::{ForeignProtocol, may_start_foreign, sniff};
 use crate::status::Status;
 use crate::vars::{Vars, VarsRules};
@@ -174,7 +176,11 @@ impl Parser {
         let Some(&[modifier1, low, high, modifier2]) = buf.first_chunk::<4>() else {
             return Ok(Status::Incomplete(HEADER_LEN - buf.len()));
         };
-        let header = Header::new(Modifier1(modifier1), u16::from_le_bytes([low, high]), modifier2);
+        let header = Header::new(
+            Modifier1(modifier1),
+            u16::from_le_bytes([low, high]),
+            modifier2,
+        );
         // One table lookup and one comparison on the common path; the rest only when the first
         // byte could start a foreign preamble or the datasize is over the limit.
         let suspect = self.foreign_check
@@ -346,6 +352,7 @@ impl Parser {
     /// The packet in `frame`, exactly one whole packet whose header `parse_header` accepted:
     /// the decoder's path, which keeps `frame` as the packet's memory.
     #[inline]
+    #[cfg(feature = "codec")]
     pub(crate) fn parse_frame(&self, header: Header, frame: Bytes) -> Result<Packet, Error> {
         let mut packet = Packet::new(frame, header, self.kind_of(&header), Shape::Raw);
         packet.validate(&self.vars)?;

@@ -181,9 +181,7 @@ fn same_key(bytes: Option<&[u8]>, key: &[u8]) -> bool {
         return false;
     };
     match (bytes.first_chunk::<8>(), key.first_chunk::<8>()) {
-        (Some(b), Some(k)) => {
-            b == k && bytes.last_chunk::<8>() == key.last_chunk::<8>()
-        }
+        (Some(b), Some(k)) => b == k && bytes.last_chunk::<8>() == key.last_chunk::<8>(),
         _ => bytes == key,
     }
 }
@@ -563,7 +561,9 @@ impl<'a> VarsIter<'_, 'a> {
             match self.lens.next() {
                 Some(&lens) => {
                     let klen = (lens & 0xffff) as usize;
-                    let (pair, rest) = self.rest.split_at_checked(4 + klen + (lens >> 16) as usize)?;
+                    let (pair, rest) = self
+                        .rest
+                        .split_at_checked(4 + klen + (lens >> 16) as usize)?;
                     self.rest = rest;
                     if klen == key.len() && pair.get(2..2 + klen) == Some(key) {
                         return Some((at, pair.get(4 + klen..)?));
@@ -766,7 +766,10 @@ mod tests {
         assert_eq!(vars.and_then(|v| v.content_length()), Ok(12));
         let twice = [kv(b"CONTENT_LENGTH", b"3"), kv(b"CONTENT_LENGTH", b"03")].concat();
         let vars = Vars::parse(&twice);
-        assert_eq!(vars.clone().map(|v| v.index.framer.seen), Ok(Seen::Repeated));
+        assert_eq!(
+            vars.clone().map(|v| v.index.framer.seen),
+            Ok(Seen::Repeated)
+        );
         assert_eq!(
             vars.and_then(|v| v.content_length()),
             Err(Error::ConflictingContentLength {

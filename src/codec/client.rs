@@ -181,10 +181,7 @@ impl Decoder for ClientCodec {
         match self.reply {
             Reply::Raw { .. } if src.is_empty() => Ok(None),
             Reply::Raw { .. } => Ok(Some(ClientFrame::Raw(src.split().freeze()))),
-            Reply::Framed => Ok(self
-                .framing
-                .decode(src, State::Done)?
-                ),
+            Reply::Framed => Ok(self.framing.decode(src, State::Done)?),
         }
     }
 

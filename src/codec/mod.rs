@@ -62,7 +62,11 @@ impl Framing {
     }
 
     /// Decodes the next packet, body chunk or end; `after_end` is the state after `End`.
-    fn decode<F: Step>(&mut self, src: &mut BytesMut, after_end: State) -> Result<Option<F>, Error> {
+    fn decode<F: Step>(
+        &mut self,
+        src: &mut BytesMut,
+        after_end: State,
+    ) -> Result<Option<F>, Error> {
         match self.state {
             State::Head(header) => self.decode_head(src, header),
             State::Body { expected, received } if received < expected => {

@@ -148,10 +148,7 @@ impl Decoder for ServerCodec {
             return self.decode(src);
         }
         let after_end = self.after_end();
-        Ok(self
-            .framing
-            .decode_eof(src, after_end)?
-            )
+        Ok(self.framing.decode_eof(src, after_end)?)
     }
 }
 
