@@ -280,7 +280,10 @@ pub(crate) fn floor_header(buf: &[u8]) -> usize {
 /// Decodes every frame in `src` with a server codec, visiting every pair of every packet as
 /// [`visit`] does: returns the sum of key and value lengths plus the frame count.
 #[cfg(feature = "codec")]
-pub(crate) fn drain(codec: &mut uwsgi_codec::codec::ServerCodec, src: &mut bytes::BytesMut) -> usize {
+pub(crate) fn drain(
+    codec: &mut uwsgi_codec::codec::ServerCodec,
+    src: &mut bytes::BytesMut,
+) -> usize {
     use tokio_util::codec::Decoder;
     use uwsgi_codec::codec::ServerFrame;
 
