@@ -269,11 +269,15 @@ impl Parser {
         buf: &'a [u8],
         packet: &mut PacketRef<'a>,
     ) -> Result<Status<usize>, Error> {
-        let header = match self.parse_header(buf)? {
-            Status::Complete(header) => header,
-            Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
+        let header = match self.parse_header(buf) {
+            Ok(Status::Complete(header)) => header,
+            other => {
+                *packet = PacketRef::empty();
+                return other.map(|status| status.map(|_| 0));
+            }
         };
         let Some(wire) = buf.get(..header.packet_len()) else {
+            *packet = PacketRef::empty();
             return Ok(Status::Incomplete(header.packet_len() - buf.len()));
         };
         let kind = self.kind_of(&header);
