@@ -66,8 +66,7 @@ impl Packet {
         let block = self.bytes.get(HEADER_LEN..).unwrap_or_default();
         match self.kind.block {
             BlockKind::Vars => {
-                let framer = self.kind.body.length_key().unwrap_or_default();
-                self.shape = Shape::Vars(Index::looking_for(framer));
+                self.shape = Shape::Vars(Index::EMPTY);
                 if let Shape::Vars(index) = &mut self.shape {
                     index.validate(block, rules)?;
                 }

@@ -285,8 +285,7 @@ impl Parser {
         let block = packet.reset(wire, header, kind);
         let filled = match kind.block {
             BlockKind::Vars => {
-                let framer = kind.body.length_key().unwrap_or_default();
-                *block = Block::Vars(Vars::unvalidated(bytes, framer));
+                *block = Block::Vars(Vars::unvalidated(bytes));
                 match block {
                     Block::Vars(vars) => vars.validate_into(&self.vars),
                     _ => Ok(()),

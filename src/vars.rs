@@ -6,7 +6,7 @@
 //! The validating walk records the key and value lengths of the first [`INDEXED`] pairs; `iter`,
 //! `get`, `get_many` and the body length read them back without following the chain again.
 
-use crate::body::{CONTENT_LENGTH, length_of, parse_length};
+use crate::body::{CONTENT_LENGTH, length_of};
 use crate::error::{Error, Field};
 use crate::escape::Escaped;
 use crate::header::{HEADER_LEN, MAX_DATASIZE};
@@ -23,62 +23,19 @@ pub(crate) const INDEXED: usize = 32;
 pub(crate) struct Index {
     count: u32,
     lens: [u32; INDEXED],
-    /// The var that frames the body (`CONTENT_LENGTH`, or the cache's `size`), as the walk
-    /// found it, so that the body length costs no second pass.
-    framer: Framer,
-}
-
-/// Where the var named `key` sits in a block (empty `key`: none was looked for).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Framer {
-    key: &'static [u8],
-    seen: Seen,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Seen {
-    /// No such var.
-    Absent,
-    /// One, in the pair at this offset of the block.
-    Once(u16),
-    /// More than one: rule C3 compares them all.
-    Repeated,
-}
-
-impl Seen {
-    /// What is seen once the var has also been found in the pair at `pos`.
-    #[inline(always)]
-    fn and(self, pos: usize) -> Seen {
-        match (self, u16::try_from(pos)) {
-            (Seen::Absent, Ok(pos)) => Seen::Once(pos),
-            _ => Seen::Repeated,
-        }
-    }
 }
 
 impl Index {
-    const EMPTY: Index = Index {
+    pub(crate) const EMPTY: Index = Index {
         count: 0,
         lens: [0; INDEXED],
-        framer: Framer {
-            key: b"",
-            seen: Seen::Absent,
-        },
     };
-
-    /// An index that will look for the var named `framer` (empty: none).
-    #[inline(always)]
-    pub(crate) fn looking_for(framer: &'static [u8]) -> Index {
-        let mut index = Index::EMPTY;
-        index.framer.key = framer;
-        index
-    }
 
     /// Validates `block` and records what this index keeps, in place (rules V1 to V10 and
     /// `rules`); on an error the index says nothing of the block.
     #[inline(always)]
     pub(crate) fn validate(&mut self, block: &[u8], rules: &VarsRules) -> Result<(), Error> {
-        if let Some(count) = walk(block, &mut self.lens, &mut self.framer) {
+        if let Some(count) = walk(block, &mut self.lens) {
             self.count = count as u32;
             if rules.is_default() || rules.admit(&Vars::indexed(block, *self)) {
                 return Ok(());
@@ -131,59 +88,36 @@ impl VarsRules {
 /// proves the value length readable), and the next pair must start inside the block. A value
 /// that overruns the block moves `pos` past its end; the loop stops and `pos == len` fails.
 #[inline(always)]
-fn walk(block: &[u8], lens: &mut [u32], framer: &mut Framer) -> Option<usize> {
+fn walk(block: &[u8], lens: &mut [u32]) -> Option<usize> {
     // A packet's block is at most 65535 bytes: knowing it, the compiler drops the overflow
     // checks of the offset arithmetic. A longer bare block takes the same walk without it.
     if block.len() <= MAX_DATASIZE {
-        walk_block(block, lens, framer)
+        walk_block(block, lens)
     } else {
-        walk_block(block, lens, framer)
+        walk_block(block, lens)
     }
 }
 
 #[inline(always)]
-fn walk_block(block: &[u8], lens: &mut [u32], framer: &mut Framer) -> Option<usize> {
-    // Locals, written back once: stores to `lens` could alias them otherwise.
-    let key = framer.key;
-    let mut seen = framer.seen;
+fn walk_block(block: &[u8], lens: &mut [u32]) -> Option<usize> {
     let mut pos = 0;
     let mut indexed = 0;
     for slot in lens.iter_mut() {
         let Some((klen, vlen, next)) = pair_lengths(block, pos) else {
             break;
         };
-        if klen as usize == key.len() && same_key(block.get(pos + 2..), key) {
-            seen = seen.and(pos);
-        }
         *slot = klen | vlen << 16;
         indexed += 1;
         pos = next;
     }
     let mut count = indexed;
     if indexed == lens.len() {
-        while let Some((klen, _, next)) = pair_lengths(block, pos) {
-            if klen as usize == key.len() && same_key(block.get(pos + 2..), key) {
-                seen = seen.and(pos);
-            }
+        while let Some((_, _, next)) = pair_lengths(block, pos) {
             count += 1;
             pos = next;
         }
     }
-    framer.seen = seen;
     (pos == block.len()).then_some(count)
-}
-
-/// Whether `bytes` starts with `key` (8 bytes or more: `CONTENT_LENGTH`), compared with two
-/// overlapping 8-byte loads rather than a `memcmp` call; shorter keys (`size`) byte by byte.
-#[inline(always)]
-fn same_key(bytes: Option<&[u8]>, key: &[u8]) -> bool {
-    let Some(bytes) = bytes.and_then(|b| b.get(..key.len())) else {
-        return false;
-    };
-    match (bytes.first_chunk::<8>(), key.first_chunk::<8>()) {
-        (Some(b), Some(k)) => b == k && bytes.last_chunk::<8>() == key.last_chunk::<8>(),
-        _ => bytes == key,
-    }
 }
 
 /// The key and value lengths of the pair at `pos` and where the next one starts; `None` at
@@ -294,21 +228,14 @@ impl<'a> Vars<'a> {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn parse(block: &'a [u8]) -> Result<Vars<'a>, Error> {
-        Vars::validate(block, &VarsRules::DEFAULT, CONTENT_LENGTH)
+        Vars::validate(block, &VarsRules::DEFAULT)
     }
 
     /// Checks `block` against rules V1 to V10 and `rules` (pair limit, magic policy) in one
     /// walk that also indexes it. Offsets in errors count from the header's first byte.
-    ///
-    /// The walk also finds the var named `framer` (the one that frames the body for the
-    /// packet's kind; empty for none), so that the body length costs no second pass.
     #[inline(always)]
-    pub(crate) fn validate(
-        block: &'a [u8],
-        rules: &VarsRules,
-        framer: &'static [u8],
-    ) -> Result<Vars<'a>, Error> {
-        let mut vars = Vars::unvalidated(block, framer);
+    pub(crate) fn validate(block: &'a [u8], rules: &VarsRules) -> Result<Vars<'a>, Error> {
+        let mut vars = Vars::unvalidated(block);
         vars.validate_into(rules)?;
         Ok(vars)
     }
@@ -319,13 +246,12 @@ impl<'a> Vars<'a> {
         self.index.validate(self.block, rules)
     }
 
-    /// The block, not validated yet: what `validate_into` fills in place, looking for the
-    /// var named `framer` too.
+    /// The block, not validated yet: what `validate_into` fills in place.
     #[inline(always)]
-    pub(crate) fn unvalidated(block: &'a [u8], framer: &'static [u8]) -> Vars<'a> {
+    pub(crate) fn unvalidated(block: &'a [u8]) -> Vars<'a> {
         Vars {
             block,
-            index: Index::looking_for(framer),
+            index: Index::EMPTY,
         }
     }
 
@@ -480,17 +406,7 @@ impl<'a> Vars<'a> {
     ///
     /// As [`Vars::content_length`].
     pub fn length_var(&self, key: &[u8]) -> Result<u64, Error> {
-        let framer = self.index.framer;
-        match framer.seen {
-            Seen::Absent if framer.key == key => Ok(0),
-            Seen::Once(pos) if framer.key == key => {
-                let pos = usize::from(pos);
-                let pair = self.block.get(pos..).and_then(split_walked);
-                let value = pair.map_or(&[][..], |(_, value, _)| value);
-                parse_length(value, HEADER_LEN + pos + 4 + key.len())
-            }
-            _ => length_of(self.named(key), key.len()),
-        }
+        length_of(self.named(key), key.len())
     }
 }
 
@@ -665,7 +581,7 @@ mod tests {
     }
 
     fn indexed_vars(block: &[u8], rules: &VarsRules) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
-        let vars = Vars::validate(block, rules, CONTENT_LENGTH)?;
+        let vars = Vars::validate(block, rules)?;
         Ok(vars.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect())
     }
 
@@ -759,19 +675,12 @@ mod tests {
     }
 
     #[test]
-    fn the_walk_finds_the_framing_var_once_twice_or_not_at_all() {
+    fn the_body_length_reads_the_framing_var_once_twice_or_not_at_all() {
         let once = [kv(b"A", b""), kv(b"CONTENT_LENGTH", b"12"), kv(b"B", b"")].concat();
-        let vars = Vars::parse(&once);
-        assert_eq!(vars.clone().map(|v| v.index.framer.seen), Ok(Seen::Once(5)));
-        assert_eq!(vars.and_then(|v| v.content_length()), Ok(12));
+        assert_eq!(Vars::parse(&once).and_then(|v| v.content_length()), Ok(12));
         let twice = [kv(b"CONTENT_LENGTH", b"3"), kv(b"CONTENT_LENGTH", b"03")].concat();
-        let vars = Vars::parse(&twice);
         assert_eq!(
-            vars.clone().map(|v| v.index.framer.seen),
-            Ok(Seen::Repeated)
-        );
-        assert_eq!(
-            vars.and_then(|v| v.content_length()),
+            Vars::parse(&twice).and_then(|v| v.content_length()),
             Err(Error::ConflictingContentLength {
                 first: 3,
                 second: 3,
@@ -780,10 +689,11 @@ mod tests {
         );
         let none = kv(b"CONTENT_TYPE", b"x");
         assert_eq!(Vars::parse(&none).and_then(|v| v.content_length()), Ok(0));
-        // A key looked for and another asked for: the slow path gives the same answer.
         let size = [kv(b"size", b"9"), kv(b"CONTENT_LENGTH", b"4")].concat();
-        let vars = Vars::parse(&size);
-        assert_eq!(vars.and_then(|v| v.length_var(b"size")), Ok(9));
+        assert_eq!(
+            Vars::parse(&size).and_then(|v| v.length_var(b"size")),
+            Ok(9)
+        );
         let bad = kv(b"CONTENT_LENGTH", b"4x");
         assert_eq!(
             Vars::parse(&bad).and_then(|v| v.content_length()),
