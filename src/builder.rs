@@ -4,12 +4,14 @@ use alloc::vec;
 use alloc::vec::Vec;
 use bytes::{BufMut, BytesMut};
 
-use crate::body::{CONTENT_LENGTH, Digits, length_of, parse_length};
+#[cfg(feature = "codec")]
+use crate::body::length_of;
+use crate::body::{CONTENT_LENGTH, Digits, parse_length};
 use crate::error::{Error, Field};
-use crate::header::{HEADER_LEN, Header};
+use crate::header::{HEADER_LEN, Header, MAX_DATASIZE};
 use crate::magic::MagicPolicy;
 use crate::modifier::Modifier1;
-use crate::wire::{fit_u16, put, put_prefixed};
+use crate::wire::{fit_u16, put, put_pair, put_prefixed};
 
 /// A key/value pair of byte strings, as [`PacketBuilder::with_vars`] borrows them.
 pub type Pair<'a> = (&'a [u8], &'a [u8]);
@@ -165,7 +167,9 @@ impl<'a> PacketBuilder<'a> {
         K: AsRef<[u8]> + ?Sized,
         V: AsRef<[u8]> + ?Sized,
     {
-        self.parts.list.push(Part::Var(key.as_ref(), value.as_ref()));
+        self.parts
+            .list
+            .push(Part::Var(key.as_ref(), value.as_ref()));
     }
 
     /// Appends every pair, in order.
@@ -231,79 +235,57 @@ impl<'a> PacketBuilder<'a> {
     }
 
     /// Whether raw bytes were appended (rule E6): the block may not be what its kind says.
+    #[cfg(feature = "codec")]
     pub(crate) fn has_raw(&self) -> bool {
         self.parts.list.iter().any(|p| matches!(p, Part::Raw(_)))
     }
 
-    /// Calls `f` on every piece, in order.
-    #[inline(always)]
-    fn each_part(&self, mut f: impl FnMut(Part<'a>) -> Result<(), Error>) -> Result<(), Error> {
-        let mut pairs = self.parts.pairs.iter();
-        pairs.try_for_each(|&(k, v)| f(Part::Var(k, v)))?;
-        self.parts.list.iter().try_for_each(|&part| f(part))
+    /// Every piece, in order (off the hot path: `plan` and `write` loop over the two lists).
+    #[cfg(feature = "codec")]
+    fn parts(&self) -> impl Iterator<Item = Part<'a>> + '_ {
+        let pairs = self.parts.pairs.iter().map(|&(k, v)| Part::Var(k, v));
+        pairs.chain(self.parts.list.iter().copied())
     }
 
     /// The body length the packet frames: the one given to
     /// [`with_body_len`](Self::with_body_len), else what its own `key` vars say (rules C1
     /// to C3). `key` is the var that frames the body for this packet's kind.
+    #[cfg(feature = "codec")]
     pub(crate) fn framed_body_len(&self, key: &[u8]) -> Result<u64, Error> {
         if let Some(len) = self.body_len {
             return Ok(len);
         }
-        let mut offset = HEADER_LEN;
-        let mut vars = Vec::new();
-        self.each_part(|part| {
-            if let Part::Var(k, v) = part {
-                vars.push((offset, k, v));
-            }
-            offset += part_len(part, None);
-            Ok(())
-        })?;
-        length_of(vars.into_iter(), key)
+        let offsets = self.parts().scan(HEADER_LEN, |offset, part| {
+            let at = *offset;
+            *offset += part_len(part, None);
+            Some((at, part))
+        });
+        let named = offsets.filter_map(|(at, part)| match part {
+            Part::Var(k, v) if k == key => Some((at, v)),
+            _ => None,
+        });
+        length_of(named, key.len())
     }
 
     /// Checks every length and works out the block length, writing nothing.
     #[inline]
     fn plan(&self) -> Result<Plan, Error> {
         let digits = self.body_len.map(Digits::new);
-        let mut size: usize = 0;
-        // The first `CONTENT_LENGTH` as it will be written: every other one must be written
-        // with the same bytes, or a decoder refuses the packet (rule C3).
-        let mut first_written: Option<&[u8]> = None;
-        self.each_part(|part| {
-            let offset = HEADER_LEN.saturating_add(size);
-            if let Part::Var(key, value) = part {
-                if key.is_empty() {
-                    return Err(Error::EmptyKey { offset });
-                }
-                fit_u16(Field::Key, key.len())?;
-                fit_u16(Field::Value, value.len())?;
-                if !self.magic.accepts(key) {
-                    return Err(Error::MagicVar { offset });
-                }
-                if let Some(digits) = &digits {
-                    if key == CONTENT_LENGTH {
-                        let written = check_content_length(value, digits.as_bytes(), offset)?;
-                        match first_written {
-                            Some(first) if first != written => {
-                                return Err(Error::ConflictingContentLength {
-                                    first: parse_length(first, 0)?,
-                                    second: parse_length(written, 0)?,
-                                    offset,
-                                });
-                            }
-                            _ => first_written = Some(written),
-                        }
-                    }
-                }
-            } else if let Part::Item(item) = part {
-                fit_u16(Field::Item, item.len())?;
-            }
-            size = size.saturating_add(part_len(part, digits.as_ref()));
-            Ok(())
-        })?;
+        let mut planner = Planner {
+            magic: &self.magic,
+            digits: digits.as_ref().map(Digits::as_bytes),
+            size: 0,
+            first_written: None,
+        };
+        for &(key, value) in self.parts.pairs {
+            planner.add(Part::Var(key, value))?;
+        }
+        for &part in &self.parts.list {
+            planner.add(part)?;
+        }
         let append_content_length =
-            first_written.is_none() && self.body_len.is_some_and(|len| len > 0);
+            planner.first_written.is_none() && self.body_len.is_some_and(|len| len > 0);
+        let mut size = planner.size;
         if let Some(digits) = digits.filter(|_| append_content_length) {
             size = size.saturating_add(4 + CONTENT_LENGTH.len() + digits.as_bytes().len());
         }
@@ -432,35 +414,123 @@ impl<'a> PacketBuilder<'a> {
     /// Writes the planned packet into `out`, which is exactly `plan.packet_len()` long.
     #[inline]
     fn write(&self, plan: &Plan, out: &mut [u8]) {
-        let Some((header, mut rest)) = out.split_first_chunk_mut::<HEADER_LEN>() else {
+        let Some((header, rest)) = out.split_first_chunk_mut::<HEADER_LEN>() else {
             return;
         };
         *header = Header::new(self.modifier1, plan.datasize, self.modifier2).to_bytes();
-        let digits = plan.digits.as_ref();
-        // `plan` checked every length: the pieces fill `out` exactly, and nothing fails.
-        let _ = self.each_part(|part| {
-            match part {
-                Part::Var(key, value) => {
-                    let value = match digits {
-                        Some(digits) if key == CONTENT_LENGTH => filled(value, digits.as_bytes()),
-                        _ => value,
-                    };
-                    put_prefixed(&mut rest, key);
-                    put_prefixed(&mut rest, value);
-                }
-                Part::Item(item) => put_prefixed(&mut rest, item),
-                Part::Raw(bytes) => put(&mut rest, bytes),
-            }
-            Ok(())
-        });
+        let digits = plan.digits.as_ref().map(Digits::as_bytes);
+        // `plan` checked every length: the pieces fill `out` exactly.
+        let mut writer = Writer { rest, digits };
+        for &(key, value) in self.parts.pairs {
+            writer.put(Part::Var(key, value));
+        }
+        for &part in &self.parts.list {
+            writer.put(part);
+        }
         if let Some(digits) = digits.filter(|_| plan.append_content_length) {
-            put_prefixed(&mut rest, CONTENT_LENGTH);
-            put_prefixed(&mut rest, digits.as_bytes());
+            writer.put(Part::Var(CONTENT_LENGTH, digits));
+        }
+    }
+}
+
+/// The first pass of an encode: checks each piece and sums the lengths (rules E1 to E3, E7).
+struct Planner<'p> {
+    magic: &'p MagicPolicy,
+    /// The body length to write into `CONTENT_LENGTH`, when the builder frames a body.
+    digits: Option<&'p [u8]>,
+    size: usize,
+    /// The first `CONTENT_LENGTH` as it will be written: every other one must be written with
+    /// the same bytes, or a decoder refuses the packet (rule C3).
+    first_written: Option<&'p [u8]>,
+}
+
+impl<'p> Planner<'p> {
+    #[inline(always)]
+    fn add(&mut self, part: Part<'p>) -> Result<(), Error> {
+        let offset = HEADER_LEN.saturating_add(self.size);
+        let len = match part {
+            Part::Var(key, value) => {
+                if key.len().wrapping_sub(1) >= MAX_DATASIZE || value.len() > MAX_DATASIZE {
+                    return Err(bad_pair(key, value, offset));
+                }
+                if !self.magic.accepts(key) {
+                    return Err(Error::MagicVar { offset });
+                }
+                let value = match self.digits {
+                    Some(digits) if key == CONTENT_LENGTH => {
+                        self.content_length(value, digits, offset)?
+                    }
+                    _ => value,
+                };
+                4 + key.len() + value.len()
+            }
+            Part::Item(item) => 2 + usize::from(fit_u16(Field::Item, item.len())?),
+            Part::Raw(bytes) => bytes.len(),
+        };
+        self.size = self.size.saturating_add(len);
+        Ok(())
+    }
+
+    /// The `CONTENT_LENGTH` value written for a caller's `value`, checked against the body
+    /// length and against the other `CONTENT_LENGTH`s (rule E7).
+    fn content_length(
+        &mut self,
+        value: &'p [u8],
+        digits: &'p [u8],
+        offset: usize,
+    ) -> Result<&'p [u8], Error> {
+        let written = check_content_length(value, digits, offset)?;
+        match self.first_written {
+            Some(first) if first != written => Err(Error::ConflictingContentLength {
+                first: parse_length(first, 0)?,
+                second: parse_length(written, 0)?,
+                offset,
+            }),
+            _ => {
+                self.first_written = Some(written);
+                Ok(written)
+            }
+        }
+    }
+}
+
+/// The error for a pair whose key is empty or whose key or value is too long.
+#[cold]
+fn bad_pair(key: &[u8], value: &[u8], offset: usize) -> Error {
+    match (
+        fit_u16(Field::Key, key.len()),
+        fit_u16(Field::Value, value.len()),
+    ) {
+        (Err(err), _) | (_, Err(err)) => err,
+        _ => Error::EmptyKey { offset },
+    }
+}
+
+/// The second pass of an encode: writes each piece where the last one ended.
+struct Writer<'o, 'd> {
+    rest: &'o mut [u8],
+    digits: Option<&'d [u8]>,
+}
+
+impl Writer<'_, '_> {
+    #[inline(always)]
+    fn put(&mut self, part: Part<'_>) {
+        match part {
+            Part::Var(key, value) => {
+                let value = match self.digits {
+                    Some(digits) if key == CONTENT_LENGTH => filled(value, digits),
+                    _ => value,
+                };
+                put_pair(&mut self.rest, key, value);
+            }
+            Part::Item(item) => put_prefixed(&mut self.rest, item),
+            Part::Raw(bytes) => put(&mut self.rest, bytes),
         }
     }
 }
 
 /// The bytes a piece takes in the block, with `CONTENT_LENGTH` as it will be written.
+#[cfg(feature = "codec")]
 #[inline(always)]
 fn part_len(part: Part<'_>, digits: Option<&Digits>) -> usize {
     match part {
@@ -540,10 +610,18 @@ mod tests {
         let pairs: [Pair<'_>; 2] = [(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", b"5")];
         let builder = PacketBuilder::new(0).with_vars(&pairs);
         assert_eq!(builder.framed_body_len(CONTENT_LENGTH), Ok(5));
-        assert_eq!(builder.clone().with_body_len(7).framed_body_len(CONTENT_LENGTH), Ok(7));
+        assert_eq!(
+            builder
+                .clone()
+                .with_body_len(7)
+                .framed_body_len(CONTENT_LENGTH),
+            Ok(7)
+        );
         let pairs: [Pair<'_>; 2] = [(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", b"6")];
         assert_eq!(
-            PacketBuilder::new(0).with_vars(&pairs).framed_body_len(CONTENT_LENGTH),
+            PacketBuilder::new(0)
+                .with_vars(&pairs)
+                .framed_body_len(CONTENT_LENGTH),
             Err(Error::ConflictingContentLength {
                 first: 5,
                 second: 6,

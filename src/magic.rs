@@ -15,6 +15,9 @@ pub enum MagicClass {
     Routing,
 }
 
+/// What every magic var's key starts with.
+const MAGIC_PREFIX: &[u8] = b"UWSGI_";
+
 const ROUTING_ONLY: [&[u8]; 3] = [b"UWSGI_CACHE_GET", b"UWSGI_APPID", b"UWSGI_SCHEME"];
 
 /// Classifies a key (rule M1): `None` for an ordinary var.
@@ -30,7 +33,7 @@ const ROUTING_ONLY: [&[u8]; 3] = [b"UWSGI_CACHE_GET", b"UWSGI_APPID", b"UWSGI_SC
 /// ```
 #[inline]
 pub fn magic_class(key: &[u8]) -> Option<MagicClass> {
-    if !key.starts_with(b"UWSGI_") {
+    if !key.starts_with(MAGIC_PREFIX) {
         None
     } else if ROUTING_ONLY.contains(&key) {
         Some(MagicClass::Routing)
@@ -69,8 +72,14 @@ impl MagicPolicy {
     /// assert!(!MagicPolicy::RoutingOnly.accepts(b"UWSGI_FILE"));
     /// assert!(MagicPolicy::Refuse.accepts(b"PATH_INFO"));
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn accepts(&self, key: &[u8]) -> bool {
+        // Every policy accepts an ordinary key: one comparison on the common path.
+        !key.starts_with(MAGIC_PREFIX) || self.accepts_magic(key)
+    }
+
+    /// Whether a `UWSGI_*` key is accepted.
+    fn accepts_magic(&self, key: &[u8]) -> bool {
         match self {
             MagicPolicy::Allow => true,
             MagicPolicy::RoutingOnly => magic_class(key) != Some(MagicClass::CodeOrProcess),

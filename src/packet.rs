@@ -3,7 +3,6 @@
 use bytes::BufMut;
 
 use crate::array::Array;
-use crate::body::length_of;
 use crate::error::Error;
 use crate::header::{HEADER_LEN, Header};
 use crate::modifier::{Modifier1, PacketKind};
@@ -33,7 +32,7 @@ impl Block<'_> {
     /// The body length that follows a packet of `kind` with this block (PROTOCOL.md §5).
     pub(crate) fn body_len(&self, kind: PacketKind) -> Result<u64, Error> {
         match (kind.body.length_key(), self) {
-            (Some(key), Block::Vars(vars)) => length_of(vars.iter_with_offsets(), key),
+            (Some(key), Block::Vars(vars)) => vars.length_var(key),
             _ => Ok(0),
         }
     }
@@ -102,7 +101,12 @@ impl<'a> PacketRef<'a> {
     /// Sets the header and kind of a packet being parsed in place, and returns its block to
     /// fill.
     #[inline(always)]
-    pub(crate) fn reset(&mut self, wire: &'a [u8], header: Header, kind: PacketKind) -> &mut Block<'a> {
+    pub(crate) fn reset(
+        &mut self,
+        wire: &'a [u8],
+        header: Header,
+        kind: PacketKind,
+    ) -> &mut Block<'a> {
         self.wire = wire;
         self.header = header;
         self.kind = kind;

@@ -100,11 +100,17 @@ pub fn sniff(buf: &[u8]) -> Option<ForeignProtocol> {
     let &[b0, b1, b2, b3, ..] = buf else {
         return None;
     };
-    // Most headers start with a byte no pattern starts with (0 for WSGI): one table lookup.
-    if !STARTS_A_PATTERN[usize::from(b0)] {
+    if !may_start_foreign(b0) {
         return None;
     }
     sniff_four([b0, b1, b2, b3])
+}
+
+/// Whether a foreign preamble can start with this byte. Most headers start with a byte no
+/// pattern starts with (0 for WSGI), so a decoder asks this first: one table lookup.
+#[inline(always)]
+pub(crate) fn may_start_foreign(b0: u8) -> bool {
+    STARTS_A_PATTERN.get(usize::from(b0)) == Some(&true)
 }
 
 /// The first bytes of the patterns below.
@@ -174,7 +180,20 @@ mod tests {
     #[test]
     fn every_pattern_starts_with_a_listed_byte() {
         for b0 in 0..=255u8 {
-            for rest in [*b"ET ", *b"OST", *b"RI ", *b"ROX", *b"\n\r\n", *b"SH-", *b"TTP", *b"\x03\x01\x02", *b"\x01\x00\x01", *b"0:x", *b"23:", *b"234"] {
+            for rest in [
+                *b"ET ",
+                *b"OST",
+                *b"RI ",
+                *b"ROX",
+                *b"\n\r\n",
+                *b"SH-",
+                *b"TTP",
+                *b"\x03\x01\x02",
+                *b"\x01\x00\x01",
+                *b"0:x",
+                *b"23:",
+                *b"234",
+            ] {
                 let four = [b0, rest[0], rest[1], rest[2]];
                 if sniff_four(four).is_some() {
                     assert!(STARTS_A_PATTERN[usize::from(b0)], "{four:?}");

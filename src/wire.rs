@@ -68,20 +68,25 @@ impl Fault<'_> {
 }
 
 /// Parses one length-prefixed `field` at the start of `input`: `(rest, bytes)`.
-pub(crate) fn prefixed<'b>(field: Field, input: &'b [u8]) -> Result<(&'b [u8], &'b [u8]), Fault<'b>> {
+pub(crate) fn prefixed<'b>(
+    field: Field,
+    input: &'b [u8],
+) -> Result<(&'b [u8], &'b [u8]), Fault<'b>> {
     let truncated = Fault {
         at: input,
         kind: FaultKind::Truncated(field),
     };
     let (after, len) = le_u16::<_, Fault<'b>>.parse(input).map_err(|_| truncated)?;
-    take::<_, _, Fault<'b>>(len).parse(after).map_err(|_| Fault {
-        at: input,
-        kind: FaultKind::Overrun {
-            field,
-            len: usize::from(len),
-            available: after.len(),
-        },
-    })
+    take::<_, _, Fault<'b>>(len)
+        .parse(after)
+        .map_err(|_| Fault {
+            at: input,
+            kind: FaultKind::Overrun {
+                field,
+                len: usize::from(len),
+                available: after.len(),
+            },
+        })
 }
 
 /// `len` as the 16-bit length of `field`, or `LengthOverflow` (rules E2, E3).
@@ -142,6 +147,25 @@ pub(crate) fn put_prefixed(rest: &mut &mut [u8], bytes: &[u8]) {
     put(rest, bytes);
 }
 
+/// Writes a key/value pair at the start of `rest`, and moves `rest` past it: one bounds
+/// check for the pair. The caller has checked the lengths (`fit_u16`) and the room.
+#[inline(always)]
+pub(crate) fn put_pair(rest: &mut &mut [u8], key: &[u8], value: &[u8]) {
+    let Some((pair, tail)) =
+        core::mem::take(rest).split_at_mut_checked(4 + key.len() + value.len())
+    else {
+        return;
+    };
+    *rest = tail;
+    let (klen, pair) = pair.split_at_mut(2);
+    klen.copy_from_slice(&(key.len() as u16).to_le_bytes());
+    let (k, pair) = pair.split_at_mut(key.len());
+    copy_field(k, key);
+    let (vlen, v) = pair.split_at_mut(2);
+    vlen.copy_from_slice(&(value.len() as u16).to_le_bytes());
+    copy_field(v, value);
+}
+
 /// Writes `bytes` at the start of `rest`, and moves `rest` past them.
 #[inline(always)]
 pub(crate) fn put(rest: &mut &mut [u8], bytes: &[u8]) {
@@ -160,7 +184,9 @@ mod tests {
         let block = b"\x01\x00K\x05\x00ab";
         let (rest, key) = prefixed(Field::Key, block).ok().unwrap_or_default();
         assert_eq!(key, b"K");
-        let fault = prefixed(Field::Value, rest).err().map(|f| f.into_error(block));
+        let fault = prefixed(Field::Value, rest)
+            .err()
+            .map(|f| f.into_error(block));
         let expected = Error::Overrun {
             field: Field::Value,
             offset: 7,
@@ -168,7 +194,9 @@ mod tests {
             available: 2,
         };
         assert_eq!(fault, Some(expected));
-        let fault = prefixed(Field::Item, &block[6..]).err().map(|f| f.into_error(block));
+        let fault = prefixed(Field::Item, &block[6..])
+            .err()
+            .map(|f| f.into_error(block));
         let expected = Error::TruncatedLength {
             field: Field::Item,
             offset: 10,
@@ -183,7 +211,10 @@ mod tests {
             let mut dst = [0xffu8; 80];
             copy_field(&mut dst, &src[..n]);
             assert_eq!(&dst[..n], &src[..n], "length {n}");
-            assert!(dst[n..].iter().all(|&b| b == 0xff), "length {n} wrote past the end");
+            assert!(
+                dst[n..].iter().all(|&b| b == 0xff),
+                "length {n} wrote past the end"
+            );
         }
     }
 

@@ -280,4 +280,3 @@ pub(super) fn build(head: &[u8], lines: usize) -> Result<ResponseHead<'_>, Error
         head,
     })
 }
-
