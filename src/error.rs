@@ -198,25 +198,35 @@ pub enum Error {
     },
 }
 
+/// `kind()`, `offset()` and `hint()` of an error type, read from its one `describe()` table
+/// of (name, offset, hint); `$origin` says where offsets count from.
+macro_rules! described {
+    ($error:ty, $origin:literal) => {
+        impl $error {
+            /// The variant's name, stable and machine-readable (as the test vectors spell it).
+            pub fn kind(&self) -> &'static str {
+                self.describe().0
+            }
+
+            #[doc = concat!("The offset from ", $origin, " that the error points at, if it has one.")]
+            pub fn offset(&self) -> Option<usize> {
+                self.describe().1
+            }
+
+            /// A one-line hint for a person reading a log: what usually causes this error.
+            pub fn hint(&self) -> &'static str {
+                self.describe().2
+            }
+        }
+    };
+}
+pub(crate) use described;
+
+described!(Error, "the packet's first header byte");
+
 impl Error {
-    /// The variant's name, stable and machine-readable (as the test vectors spell it).
-    pub fn kind(&self) -> &'static str {
-        self.describe().0
-    }
-
-    /// The offset from the packet's first header byte that the error points at, if it has one.
-    ///
-    /// `ForeignProtocol` points at 0 and `TooLarge` at the datasize field (1).
-    pub fn offset(&self) -> Option<usize> {
-        self.describe().1
-    }
-
-    /// A one-line hint for a person reading a log: what usually causes this error.
-    pub fn hint(&self) -> &'static str {
-        self.describe().2
-    }
-
-    /// Name, offset and hint of every variant, in one table.
+    /// Name, offset and hint of every variant, in one table (`ForeignProtocol` points at
+    /// offset 0, `TooLarge` at the datasize field, 1).
     fn describe(&self) -> (&'static str, Option<usize>, &'static str) {
         match *self {
             Error::ForeignProtocol { .. } => (

@@ -82,41 +82,7 @@ impl Packet {
         PacketRef::new(&self.bytes, self.header, self.kind, self.block())
     }
 
-    /// The header.
-    #[inline]
-    pub fn header(&self) -> Header {
-        self.header
-    }
-
-    /// Header byte 0.
-    #[inline]
-    pub fn modifier1(&self) -> Modifier1 {
-        self.header.modifier1
-    }
-
-    /// Header byte 3.
-    #[inline]
-    pub fn modifier2(&self) -> u8 {
-        self.header.modifier2
-    }
-
-    /// The block length the header declares.
-    #[inline]
-    pub fn datasize(&self) -> u16 {
-        self.header.datasize
-    }
-
-    /// How the block was read and what follows the packet.
-    #[inline]
-    pub fn kind(&self) -> PacketKind {
-        self.kind
-    }
-
-    /// The bytes the packet takes on the wire: `4 + datasize`.
-    #[inline]
-    pub fn wire_len(&self) -> usize {
-        self.bytes.len()
-    }
+    crate::packet::header_accessors!(bytes);
 
     /// The packet's exact wire bytes, header included.
     #[inline]

@@ -58,6 +58,49 @@ impl Shape {
     }
 }
 
+/// The header accessors [`PacketRef`] and [`Packet`](crate::Packet) share, over
+/// the field that holds the packet's wire bytes.
+macro_rules! header_accessors {
+    ($wire:ident) => {
+        /// The header.
+        #[inline]
+        pub fn header(&self) -> Header {
+            self.header
+        }
+
+        /// Header byte 0.
+        #[inline]
+        pub fn modifier1(&self) -> Modifier1 {
+            self.header.modifier1
+        }
+
+        /// Header byte 3.
+        #[inline]
+        pub fn modifier2(&self) -> u8 {
+            self.header.modifier2
+        }
+
+        /// The block length the header declares.
+        #[inline]
+        pub fn datasize(&self) -> u16 {
+            self.header.datasize
+        }
+
+        /// How the block was read and what follows the packet.
+        #[inline]
+        pub fn kind(&self) -> PacketKind {
+            self.kind
+        }
+
+        /// The bytes the packet takes on the wire: `4 + datasize`.
+        #[inline]
+        pub fn wire_len(&self) -> usize {
+            self.$wire.len()
+        }
+    };
+}
+pub(crate) use header_accessors;
+
 /// A complete, validated packet borrowed from the input.
 ///
 /// Parsing walked the block once, validating it and remembering where its pairs are, so
@@ -123,41 +166,7 @@ impl<'a> PacketRef<'a> {
         }
     }
 
-    /// The header.
-    #[inline]
-    pub fn header(&self) -> Header {
-        self.header
-    }
-
-    /// Header byte 0.
-    #[inline]
-    pub fn modifier1(&self) -> Modifier1 {
-        self.header.modifier1
-    }
-
-    /// Header byte 3.
-    #[inline]
-    pub fn modifier2(&self) -> u8 {
-        self.header.modifier2
-    }
-
-    /// The block length the header declares.
-    #[inline]
-    pub fn datasize(&self) -> u16 {
-        self.header.datasize
-    }
-
-    /// How the block was read and what follows the packet.
-    #[inline]
-    pub fn kind(&self) -> PacketKind {
-        self.kind
-    }
-
-    /// The bytes the packet takes on the wire: `4 + datasize`.
-    #[inline]
-    pub fn wire_len(&self) -> usize {
-        self.wire.len()
-    }
+    header_accessors!(wire);
 
     /// The packet's exact wire bytes, header included.
     #[inline]

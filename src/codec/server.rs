@@ -140,7 +140,7 @@ impl Decoder for ServerCodec {
             return Ok((!src.is_empty()).then(|| ServerFrame::Trailing(src.split().freeze())));
         }
         let after_end = self.after_end();
-        Ok(self.framing.decode(src, after_end)?)
+        self.framing.decode(src, after_end)
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<ServerFrame>, Error> {
@@ -148,7 +148,7 @@ impl Decoder for ServerCodec {
             return self.decode(src);
         }
         let after_end = self.after_end();
-        Ok(self.framing.decode_eof(src, after_end)?)
+        self.framing.decode_eof(src, after_end)
     }
 }
 

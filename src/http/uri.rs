@@ -224,8 +224,9 @@ mod tests {
     #[test]
     fn each_helper_gives_its_bytes() {
         type Rows<'a> = &'a [(&'a [u8], &'a [u8])];
+        type Helper<'a> = (&'a str, fn(&[u8]) -> Vec<u8>, Rows<'a>);
         let strip = |host: &[u8]| strip_port(host).to_vec();
-        let helpers: [(&str, fn(&[u8]) -> Vec<u8>, Rows<'_>); 3] = [
+        let helpers: [Helper<'_>; 3] = [
             // `$document_uri`: decoded, then dots and slashes resolved.
             (
                 "document_uri",

@@ -56,22 +56,9 @@ pub enum Error {
     },
 }
 
+crate::error::described!(Error, "the reply's first byte");
+
 impl Error {
-    /// The variant's name, stable and machine-readable.
-    pub fn kind(&self) -> &'static str {
-        self.describe().0
-    }
-
-    /// The offset from the reply's first byte that the error points at, if it has one.
-    pub fn offset(&self) -> Option<usize> {
-        self.describe().1
-    }
-
-    /// A one-line hint for a person reading a log: what usually causes this error.
-    pub fn hint(&self) -> &'static str {
-        self.describe().2
-    }
-
     /// Name, offset and hint of every variant, in one table.
     fn describe(&self) -> (&'static str, Option<usize>, &'static str) {
         match *self {

@@ -6,12 +6,18 @@ use bytes::{BufMut, BytesMut};
 
 #[cfg(feature = "codec")]
 use crate::body::length_of;
-use crate::body::{CONTENT_LENGTH, Digits, parse_length};
-use crate::error::{Error, Field};
-use crate::header::{HEADER_LEN, Header, MAX_DATASIZE};
+use crate::error::Error;
+#[cfg(feature = "codec")]
+use crate::header::HEADER_LEN;
 use crate::magic::MagicPolicy;
 use crate::modifier::Modifier1;
-use crate::wire::{fit_u16, put, put_pair, put_prefixed};
+
+mod passes;
+#[cfg(test)]
+mod tests;
+
+#[cfg(feature = "codec")]
+use passes::part_len;
 
 /// A key/value pair of byte strings, as [`PacketBuilder::with_vars`] borrows them.
 pub type Pair<'a> = (&'a [u8], &'a [u8]);
@@ -66,19 +72,6 @@ pub struct PacketBuilder<'a> {
     body_len: Option<u64>,
     max_datasize: u16,
     magic: MagicPolicy,
-}
-
-/// What `plan` worked out: the block length and how `CONTENT_LENGTH` is written.
-struct Plan {
-    datasize: u16,
-    digits: Option<Digits>,
-    append_content_length: bool,
-}
-
-impl Plan {
-    fn packet_len(&self) -> usize {
-        HEADER_LEN + usize::from(self.datasize)
-    }
 }
 
 impl<'a> PacketBuilder<'a> {
@@ -267,45 +260,6 @@ impl<'a> PacketBuilder<'a> {
         length_of(named, key.len())
     }
 
-    /// Checks every length and works out the block length, writing nothing.
-    #[inline]
-    fn plan(&self) -> Result<Plan, Error> {
-        let digits = self.body_len.map(Digits::new);
-        let mut planner = Planner {
-            magic: &self.magic,
-            digits: digits.as_ref().map(Digits::as_bytes),
-            size: 0,
-            first_written: None,
-        };
-        for &(key, value) in self.parts.pairs {
-            planner.add(Part::Var(key, value))?;
-        }
-        for &part in &self.parts.list {
-            planner.add(part)?;
-        }
-        let append_content_length =
-            planner.first_written.is_none() && self.body_len.is_some_and(|len| len > 0);
-        let mut size = planner.size;
-        if let Some(digits) = digits.filter(|_| append_content_length) {
-            size = size.saturating_add(4 + CONTENT_LENGTH.len() + digits.as_bytes().len());
-        }
-        let datasize = u16::try_from(size).map_err(|_| Error::LengthOverflow {
-            field: Field::Block,
-            len: size,
-        })?;
-        if datasize > self.max_datasize {
-            return Err(Error::TooLarge {
-                len: size,
-                max: usize::from(self.max_datasize),
-            });
-        }
-        Ok(Plan {
-            datasize,
-            digits,
-            append_content_length,
-        })
-    }
-
     /// The exact number of bytes [`encode`](Self::encode) writes.
     ///
     /// # Errors
@@ -409,224 +363,5 @@ impl<'a> PacketBuilder<'a> {
         let mut out = vec![0; plan.packet_len()];
         self.write(&plan, &mut out);
         Ok(out)
-    }
-
-    /// Writes the planned packet into `out`, which is exactly `plan.packet_len()` long.
-    #[inline]
-    fn write(&self, plan: &Plan, out: &mut [u8]) {
-        let Some((header, rest)) = out.split_first_chunk_mut::<HEADER_LEN>() else {
-            return;
-        };
-        *header = Header::new(self.modifier1, plan.datasize, self.modifier2).to_bytes();
-        let digits = plan.digits.as_ref().map(Digits::as_bytes);
-        // `plan` checked every length: the pieces fill `out` exactly.
-        let mut writer = Writer { rest, digits };
-        for &(key, value) in self.parts.pairs {
-            writer.put(Part::Var(key, value));
-        }
-        for &part in &self.parts.list {
-            writer.put(part);
-        }
-        if let Some(digits) = digits.filter(|_| plan.append_content_length) {
-            writer.put(Part::Var(CONTENT_LENGTH, digits));
-        }
-    }
-}
-
-/// The first pass of an encode: checks each piece and sums the lengths (rules E1 to E3, E7).
-struct Planner<'p> {
-    magic: &'p MagicPolicy,
-    /// The body length to write into `CONTENT_LENGTH`, when the builder frames a body.
-    digits: Option<&'p [u8]>,
-    size: usize,
-    /// The first `CONTENT_LENGTH` as it will be written: every other one must be written with
-    /// the same bytes, or a decoder refuses the packet (rule C3).
-    first_written: Option<&'p [u8]>,
-}
-
-impl<'p> Planner<'p> {
-    #[inline(always)]
-    fn add(&mut self, part: Part<'p>) -> Result<(), Error> {
-        let offset = HEADER_LEN.saturating_add(self.size);
-        let len = match part {
-            Part::Var(key, value) => {
-                if key.len().wrapping_sub(1) >= MAX_DATASIZE || value.len() > MAX_DATASIZE {
-                    return Err(bad_pair(key, value, offset));
-                }
-                if !self.magic.accepts(key) {
-                    return Err(Error::MagicVar { offset });
-                }
-                let value = match self.digits {
-                    Some(digits) if key == CONTENT_LENGTH => {
-                        self.content_length(value, digits, offset)?
-                    }
-                    _ => value,
-                };
-                4 + key.len() + value.len()
-            }
-            Part::Item(item) => 2 + usize::from(fit_u16(Field::Item, item.len())?),
-            Part::Raw(bytes) => bytes.len(),
-        };
-        self.size = self.size.saturating_add(len);
-        Ok(())
-    }
-
-    /// The `CONTENT_LENGTH` value written for a caller's `value`, checked against the body
-    /// length and against the other `CONTENT_LENGTH`s (rule E7).
-    fn content_length(
-        &mut self,
-        value: &'p [u8],
-        digits: &'p [u8],
-        offset: usize,
-    ) -> Result<&'p [u8], Error> {
-        let written = check_content_length(value, digits, offset)?;
-        match self.first_written {
-            Some(first) if first != written => Err(Error::ConflictingContentLength {
-                first: parse_length(first, 0)?,
-                second: parse_length(written, 0)?,
-                offset,
-            }),
-            _ => {
-                self.first_written = Some(written);
-                Ok(written)
-            }
-        }
-    }
-}
-
-/// The error for a pair whose key is empty or whose key or value is too long.
-#[cold]
-fn bad_pair(key: &[u8], value: &[u8], offset: usize) -> Error {
-    match (
-        fit_u16(Field::Key, key.len()),
-        fit_u16(Field::Value, value.len()),
-    ) {
-        (Err(err), _) | (_, Err(err)) => err,
-        _ => Error::EmptyKey { offset },
-    }
-}
-
-/// The second pass of an encode: writes each piece where the last one ended.
-struct Writer<'o, 'd> {
-    rest: &'o mut [u8],
-    digits: Option<&'d [u8]>,
-}
-
-impl Writer<'_, '_> {
-    #[inline(always)]
-    fn put(&mut self, part: Part<'_>) {
-        match part {
-            Part::Var(key, value) => {
-                let value = match self.digits {
-                    Some(digits) if key == CONTENT_LENGTH => filled(value, digits),
-                    _ => value,
-                };
-                put_pair(&mut self.rest, key, value);
-            }
-            Part::Item(item) => put_prefixed(&mut self.rest, item),
-            Part::Raw(bytes) => put(&mut self.rest, bytes),
-        }
-    }
-}
-
-/// The bytes a piece takes in the block, with `CONTENT_LENGTH` as it will be written.
-#[cfg(feature = "codec")]
-#[inline(always)]
-fn part_len(part: Part<'_>, digits: Option<&Digits>) -> usize {
-    match part {
-        Part::Var(key, value) => {
-            let value = match digits {
-                Some(digits) if key == CONTENT_LENGTH => filled(value, digits.as_bytes()),
-                _ => value,
-            };
-            4 + key.len() + value.len()
-        }
-        Part::Item(item) => 2 + item.len(),
-        Part::Raw(bytes) => bytes.len(),
-    }
-}
-
-/// The `CONTENT_LENGTH` value written for a caller's `value` when framing a body of
-/// `digits` (rule E7): an empty placeholder gets the digits, unless the body is empty.
-#[inline(always)]
-fn filled<'v>(value: &'v [u8], digits: &'v [u8]) -> &'v [u8] {
-    if value.is_empty() && digits != b"0" {
-        digits
-    } else {
-        value
-    }
-}
-
-/// Checks a caller's `CONTENT_LENGTH` against the framed body length and returns the value
-/// to write; `offset` is where the pair would be.
-fn check_content_length<'v>(
-    value: &'v [u8],
-    digits: &'v [u8],
-    offset: usize,
-) -> Result<&'v [u8], Error> {
-    let written = filled(value, digits);
-    if written.is_empty() || written == digits {
-        return Ok(written);
-    }
-    let first = parse_length(value, offset + 4 + CONTENT_LENGTH.len())?;
-    let second = parse_length(digits, 0)?;
-    Err(Error::ConflictingContentLength {
-        first,
-        second,
-        offset,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn empty_placeholder_stays_empty_for_an_empty_body() {
-        let builder = PacketBuilder::new(0)
-            .var("CONTENT_LENGTH", "")
-            .with_body_len(0);
-        let wire = builder.to_vec().unwrap_or_default();
-        assert_eq!(wire.len(), 22);
-        assert_eq!(builder.encoded_len(), Ok(22));
-        assert!(wire.ends_with(b"CONTENT_LENGTH\x00\x00"));
-    }
-
-    #[test]
-    fn a_borrowed_slice_and_a_list_write_the_same_bytes() {
-        let pairs: [Pair<'_>; 3] = [(b"A", b"1"), (b"CONTENT_LENGTH", b""), (b"B", b"")];
-        let borrowed = PacketBuilder::new(0).with_vars(&pairs).with_body_len(12);
-        let listed = PacketBuilder::new(0)
-            .extend_vars(pairs.iter().copied())
-            .with_body_len(12);
-        assert_eq!(borrowed.to_vec(), listed.to_vec());
-        let mut added = PacketBuilder::new(0).with_vars(&pairs[..1]);
-        added = added.with_vars(&pairs[1..]).with_body_len(12);
-        assert_eq!(added.to_vec(), listed.to_vec());
-    }
-
-    #[test]
-    fn framed_body_len_reads_the_caller_s_content_length() {
-        let pairs: [Pair<'_>; 2] = [(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", b"5")];
-        let builder = PacketBuilder::new(0).with_vars(&pairs);
-        assert_eq!(builder.framed_body_len(CONTENT_LENGTH), Ok(5));
-        assert_eq!(
-            builder
-                .clone()
-                .with_body_len(7)
-                .framed_body_len(CONTENT_LENGTH),
-            Ok(7)
-        );
-        let pairs: [Pair<'_>; 2] = [(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", b"6")];
-        assert_eq!(
-            PacketBuilder::new(0)
-                .with_vars(&pairs)
-                .framed_body_len(CONTENT_LENGTH),
-            Err(Error::ConflictingContentLength {
-                first: 5,
-                second: 6,
-                offset: 23
-            })
-        );
     }
 }

@@ -1,0 +1,179 @@
+//! The validating walk: one pass over a vars block that checks its grammar and the rules and
+//! records where its first pairs are ([`Index`]); [`fault`] names the first fault in wire order
+//! when the walk refuses a block.
+
+use super::Vars;
+use crate::error::{Error, Field};
+use crate::header::{HEADER_LEN, MAX_DATASIZE};
+use crate::magic::MagicPolicy;
+use crate::wire::prefixed;
+
+/// How many pairs of a block the validating walk remembers the place of. Real nginx requests
+/// carry 15 to 40 vars; the pairs after these are found by walking on from the last one.
+pub(crate) const INDEXED: usize = 32;
+
+/// What the validating walk learned about a block: how many pairs it holds, and the key and
+/// value lengths of its first [`INDEXED`] pairs (`klen | vlen << 16`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Index {
+    pub(super) count: u32,
+    lens: [u32; INDEXED],
+}
+
+impl Index {
+    pub(crate) const EMPTY: Index = Index {
+        count: 0,
+        lens: [0; INDEXED],
+    };
+
+    /// Validates `block` and records what this index keeps, in place (rules V1 to V10 and
+    /// `rules`); on an error the index says nothing of the block.
+    #[inline(always)]
+    pub(crate) fn validate(&mut self, block: &[u8], rules: &VarsRules) -> Result<(), Error> {
+        if let Some(count) = walk(block, &mut self.lens) {
+            self.count = count as u32;
+            if rules.is_default() || rules.admit(&Vars::indexed(block, *self)) {
+                return Ok(());
+            }
+        }
+        self.count = 0;
+        Err(fault(block, rules))
+    }
+
+    /// The lengths recorded, one entry per indexed pair.
+    #[inline]
+    pub(super) fn lens(&self) -> &[u32] {
+        let indexed = (self.count as usize).min(INDEXED);
+        self.lens.get(..indexed).unwrap_or_default()
+    }
+}
+
+/// What a vars block is checked against besides its grammar.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct VarsRules {
+    /// The most pairs accepted; `None` for no limit (the default, rule L2).
+    pub(crate) max_vars: Option<usize>,
+    /// What to do with `UWSGI_*` keys (rule M2).
+    pub(crate) magic: MagicPolicy,
+}
+
+impl VarsRules {
+    pub(crate) const DEFAULT: VarsRules = VarsRules {
+        max_vars: None,
+        magic: MagicPolicy::Allow,
+    };
+
+    /// Whether these are the default rules, which a valid grammar always passes.
+    #[inline(always)]
+    fn is_default(&self) -> bool {
+        self.max_vars.is_none() && matches!(self.magic, MagicPolicy::Allow)
+    }
+
+    /// Whether a block whose grammar is valid passes the pair limit and the magic policy.
+    fn admit(&self, vars: &Vars<'_>) -> bool {
+        self.max_vars.is_none_or(|max| vars.len() <= max)
+            && (self.magic == MagicPolicy::Allow || vars.iter().all(|(k, _)| self.magic.accepts(k)))
+    }
+}
+
+/// The grammar alone, in one pass, recording the lengths of the first pairs in `lens`: the
+/// number of pairs, or `None` for any fault (`fault` names it).
+///
+/// Two bounds checks per pair: the key must end at least 2 bytes before the block does (which
+/// proves the value length readable), and the next pair must start inside the block. A value
+/// that overruns the block moves `pos` past its end; the loop stops and `pos == len` fails.
+#[inline(always)]
+#[expect(
+    clippy::if_same_then_else,
+    reason = "the same call, compiled twice: once knowing the block's bound"
+)]
+fn walk(block: &[u8], lens: &mut [u32]) -> Option<usize> {
+    // A packet's block is at most 65535 bytes: knowing it, the compiler drops the overflow
+    // checks of the offset arithmetic. A longer bare block takes the same walk without it.
+    if block.len() <= MAX_DATASIZE {
+        walk_block(block, lens)
+    } else {
+        walk_block(block, lens)
+    }
+}
+
+#[inline(always)]
+fn walk_block(block: &[u8], lens: &mut [u32]) -> Option<usize> {
+    let mut pos = 0;
+    let mut indexed = 0;
+    for slot in lens.iter_mut() {
+        let Some((klen, vlen, next)) = pair_lengths(block, pos) else {
+            break;
+        };
+        *slot = klen | vlen << 16;
+        indexed += 1;
+        pos = next;
+    }
+    let mut count = indexed;
+    if indexed == lens.len() {
+        while let Some((_, _, next)) = pair_lengths(block, pos) {
+            count += 1;
+            pos = next;
+        }
+    }
+    (pos == block.len()).then_some(count)
+}
+
+/// The key and value lengths of the pair at `pos` and where the next one starts; `None` at
+/// the end of the block or for a pair that cannot be read (an empty key, lengths past the end).
+#[inline(always)]
+fn pair_lengths(block: &[u8], pos: usize) -> Option<(u32, u32, usize)> {
+    let &[k0, k1] = block.get(pos..pos + 2)? else {
+        return None;
+    };
+    let klen = u16::from_le_bytes([k0, k1]);
+    let value_at = pos + 4 + usize::from(klen);
+    let &[v0, v1] = block.get(value_at - 2..value_at)? else {
+        return None;
+    };
+    let vlen = u16::from_le_bytes([v0, v1]);
+    (klen != 0).then_some((
+        u32::from(klen),
+        u32::from(vlen),
+        value_at + usize::from(vlen),
+    ))
+}
+
+/// The first fault of a block that `walk` or the rules refused: rules V1 to V5 with their
+/// offsets (nom's strict parsers), the pair limit and the magic policy, in wire order.
+#[cold]
+#[inline(never)]
+fn fault(block: &[u8], rules: &VarsRules) -> Error {
+    let mut input = block;
+    let mut count = 0;
+    while !input.is_empty() {
+        let at = HEADER_LEN + block.len() - input.len();
+        if rules.max_vars == Some(count) {
+            return Error::TooManyVars {
+                max: count,
+                offset: at,
+            };
+        }
+        let (rest, key) = match prefixed(Field::Key, input) {
+            Ok(field) => field,
+            Err(fault) => return fault.into_error(block),
+        };
+        if key.is_empty() {
+            return Error::EmptyKey { offset: at };
+        }
+        let (rest, _) = match prefixed(Field::Value, rest) {
+            Ok(field) => field,
+            Err(fault) => return fault.into_error(block),
+        };
+        if !rules.magic.accepts(key) {
+            return Error::MagicVar { offset: at };
+        }
+        count += 1;
+        input = rest;
+    }
+    // Unreachable for a block that `walk` and the rules refused; an empty key is the one
+    // fault `walk` can see that the loop above names in every case.
+    Error::EmptyKey {
+        offset: HEADER_LEN + block.len(),
+    }
+}

@@ -1,0 +1,145 @@
+//! [`VarsIter`]: the pairs of a validated block, read back from its index, then by walking.
+
+use crate::header::HEADER_LEN;
+
+/// The pairs of a validated vars block, in wire order, borrowing the [`Vars`] for its index
+/// (`'v`) and yielding slices of the block (`'a`). Cannot fail.
+#[derive(Debug, Clone)]
+pub struct VarsIter<'v, 'a> {
+    /// The block's length, for offsets.
+    len: usize,
+    /// What follows the last pair read.
+    rest: &'a [u8],
+    /// The lengths of the indexed pairs not read yet.
+    lens: core::slice::Iter<'v, u32>,
+    /// Pairs after the indexed ones, not read yet: found by walking.
+    walked: usize,
+}
+
+/// Splits the pair at the start of `bytes` into key, value and what follows, by its lengths.
+#[inline(always)]
+fn split_walked(bytes: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let (&klen, rest) = bytes.split_first_chunk::<2>()?;
+    let (key, rest) = rest.split_at_checked(usize::from(u16::from_le_bytes(klen)))?;
+    let (&vlen, rest) = rest.split_first_chunk::<2>()?;
+    let (value, rest) = rest.split_at_checked(usize::from(u16::from_le_bytes(vlen)))?;
+    Some((key, value, rest))
+}
+
+/// Splits the pair at the start of `bytes` into key, value and what follows, by its index
+/// entry: one bounds check, no dependent load.
+#[inline(always)]
+fn split_indexed(bytes: &[u8], lens: u32) -> Option<(&[u8], &[u8], &[u8])> {
+    let (klen, vlen) = ((lens & 0xffff) as usize, (lens >> 16) as usize);
+    let (pair, rest) = bytes.split_at_checked(4 + klen + vlen)?;
+    Some((pair.get(2..2 + klen)?, pair.get(4 + klen..)?, rest))
+}
+
+impl<'v, 'a> VarsIter<'v, 'a> {
+    /// The `count` pairs of `block`, the first ones read by their lengths in `lens`.
+    #[inline]
+    pub(super) fn new(block: &'a [u8], lens: &'v [u32], count: usize) -> Self {
+        VarsIter {
+            len: block.len(),
+            rest: block,
+            lens: lens.iter(),
+            walked: count.saturating_sub(lens.len()),
+        }
+    }
+
+    /// The next pair whose key is `key`: the offset of the pair and the value.
+    #[inline]
+    pub(super) fn next_named(&mut self, key: &[u8]) -> Option<(usize, &'a [u8])> {
+        loop {
+            let at = HEADER_LEN + self.len - self.rest.len();
+            match self.lens.next() {
+                Some(&lens) => {
+                    let klen = (lens & 0xffff) as usize;
+                    let (pair, rest) = self
+                        .rest
+                        .split_at_checked(4 + klen + (lens >> 16) as usize)?;
+                    self.rest = rest;
+                    if klen == key.len() && pair.get(2..2 + klen) == Some(key) {
+                        return Some((at, pair.get(4 + klen..)?));
+                    }
+                }
+                None if self.walked > 0 => {
+                    self.walked -= 1;
+                    let (k, value, rest) = split_walked(self.rest)?;
+                    self.rest = rest;
+                    if k == key {
+                        return Some((at, value));
+                    }
+                }
+                None => return None,
+            }
+        }
+    }
+
+    /// The next pair with the offset of its key length from the header's first byte.
+    #[inline]
+    pub(super) fn next_at(&mut self) -> Option<(usize, &'a [u8], &'a [u8])> {
+        let at = HEADER_LEN + self.len - self.rest.len();
+        let (key, value, rest) = match self.lens.next() {
+            Some(&lens) => split_indexed(self.rest, lens)?,
+            None if self.walked > 0 => {
+                self.walked -= 1;
+                split_walked(self.rest)?
+            }
+            None => return None,
+        };
+        self.rest = rest;
+        Some((at, key, value))
+    }
+}
+
+impl<'a> Iterator for VarsIter<'_, 'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let (key, value, rest) = match self.lens.next() {
+            Some(&lens) => split_indexed(self.rest, lens)?,
+            None if self.walked > 0 => {
+                self.walked -= 1;
+                split_walked(self.rest)?
+            }
+            None => return None,
+        };
+        self.rest = rest;
+        Some((key, value))
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.lens.len() + self.walked;
+        (left, Some(left))
+    }
+
+    /// Two plain loops, indexed pairs then walked ones: what `for_each`, `last`, `count`
+    /// and `filter` run on.
+    #[inline]
+    fn fold<B, F: FnMut(B, Self::Item) -> B>(self, init: B, mut f: F) -> B {
+        let mut acc = init;
+        let mut rest = self.rest;
+        for &lens in self.lens {
+            let Some((key, value, after)) = split_indexed(rest, lens) else {
+                return acc;
+            };
+            rest = after;
+            acc = f(acc, (key, value));
+        }
+        for _ in 0..self.walked {
+            let Some((key, value, after)) = split_walked(rest) else {
+                return acc;
+            };
+            rest = after;
+            acc = f(acc, (key, value));
+        }
+        acc
+    }
+}
+
+impl ExactSizeIterator for VarsIter<'_, '_> {}
+
+impl core::iter::FusedIterator for VarsIter<'_, '_> {}
