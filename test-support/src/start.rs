@@ -187,7 +187,7 @@ pub fn start_nginx(dir: &Path, locations: &str) -> (Peer, u16, PathBuf) {
 master_process off;
 pid "{p}/nginx.pid";
 error_log "{p}/error.log" info;
-events {{ worker_connections 64; }}
+events {{ worker_connections 1024; }}
 http {{
     access_log "{p}/access.log";
     client_body_temp_path "{p}/client_body";

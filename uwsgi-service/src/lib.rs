@@ -17,3 +17,8 @@ pub use server::{
     BodyError, Listener, PeerInfo, RequestBody, Serve, ServerConfig, serve, serve_connection,
 };
 pub use service::{BoxError, HttpService, HyperService, TowerService};
+
+/// The protocol crate this one is built on.
+pub use uwsgi_codec;
+/// How the client writes a request's vars (addresses, document root, header mapping).
+pub use uwsgi_codec::http::RequestVarsConfig;
