@@ -11,10 +11,10 @@ use axum::extract::{Path, Request};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use common::{FNV_START, Served, Scratch, curl, curl_data, fnv, http10, nginx_in_front, pattern};
+use common::{FNV_START, Served, fnv, http10, nginx_in_front, pattern};
 use http_body_util::BodyExt as _;
 use uwsgi_service::{PeerInfo, ServerConfig};
-use uwsgi_test_support::nginx_errors;
+use uwsgi_test_support::{Scratch, curl, curl_data, nginx_errors};
 
 const MB5: usize = 5_000_000;
 

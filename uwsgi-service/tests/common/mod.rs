@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uwsgi_service::{HttpService, ServerConfig};
-pub(crate) use uwsgi_test_support::{HttpReply, Peer, Scratch, curl, curl_data, parse_http};
+use uwsgi_test_support::{HttpReply, Peer, parse_http};
 
 /// The server under test, running in this process.
 pub(crate) struct Served {
