@@ -1,4 +1,4 @@
-//! The real-peer harness of `tests/peers.rs`, `tests/gateway.rs` and `tests/live_conformance.rs`
+//! The real-peer harness of `tests/peers.rs` and `tests/live_conformance.rs`
 //! (and nginx's `uwsgi_params` order, which `tests/http.rs` checks too): paths and tools, the
 //! crate's examples (built on first use), scratch directories, loopback ports, the [`Peer`] guard,
 //! uWSGI and nginx starters, and curl.
@@ -51,7 +51,7 @@ pub(crate) fn repo() -> PathBuf {
 }
 
 /// The examples the tests run; each has its own once-per-process build below.
-const EXAMPLES: [&str; 4] = ["server", "client", "conformance", "gateway"];
+const EXAMPLES: [&str; 3] = ["server", "client", "conformance"];
 
 /// The crate's example `name`, built by `cargo build --example NAME` on its first use in this
 /// process: `cargo test --test X` builds no examples, so the binary could be missing or stale.
