@@ -34,8 +34,8 @@ pub(crate) async fn pump<R: AsyncRead + Unpin>(
     loop {
         let frame = match tokio::time::timeout(idle, reader.next()).await {
             Ok(Ok(frame)) => frame,
-            Ok(Err(err)) => return fail(sender, body_error(err)).await,
-            Err(_) => return fail(sender, BodyError::Idle { timeout: idle }).await,
+            Ok(Err(err)) => return fail(sender, body_error(err), done).await,
+            Err(_) => return fail(sender, BodyError::Idle { timeout: idle }, done).await,
         };
         let chunk = match frame {
             Some(ServerFrame::Body(chunk)) => chunk,
@@ -64,11 +64,14 @@ async fn hand_over(sender: &BodySender, chunk: Bytes, done: &Notify) -> bool {
     }
 }
 
-async fn fail(sender: Option<BodySender>, err: BodyError) -> Pumped {
+/// Tells the service (while it may still read) why its body ends early.
+async fn fail(sender: Option<BodySender>, err: BodyError, done: &Notify) -> Pumped {
     let why = err.to_string();
     if let Some(sender) = sender {
-        // The service may have dropped the body: then nobody is told but the log.
-        let _ = sender.try_send(Err(err));
+        tokio::select! {
+            _ = sender.send(Err(err)) => {}
+            () = done.notified() => {}
+        }
     }
     Pumped::Failed(why)
 }
