@@ -41,6 +41,8 @@ async fn main() -> std::io::Result<()> {
             tokio::time::sleep(hold).await;
             Ok(())
         }
-        _ => Err(std::io::Error::other("usage: bench-app uwsgi|http ADDR | idle ADDR N SECS")),
+        _ => Err(std::io::Error::other(
+            "usage: bench-app uwsgi|http ADDR | idle ADDR N SECS",
+        )),
     }
 }

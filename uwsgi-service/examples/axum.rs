@@ -6,8 +6,13 @@ use axum::{Router, extract::Path, routing::get};
 async fn main() -> std::io::Result<()> {
     let app = Router::new()
         .route("/", get(|| async { "Hello from axum behind uwsgi_pass\n" }))
-        .route("/hello/{name}", get(|Path(name): Path<String>| async move { format!("Hello, {name}!\n") }));
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:3031".into());
+        .route(
+            "/hello/{name}",
+            get(|Path(name): Path<String>| async move { format!("Hello, {name}!\n") }),
+        );
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:3031".into());
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("listening on {}", listener.local_addr()?);
     uwsgi_service::serve(listener, app).await

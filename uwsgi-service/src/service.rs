@@ -43,58 +43,43 @@ pub trait HttpService<M>: sealed::Sealed<M> + Clone + Send + 'static {
     ) -> impl Future<Output = Result<Response<Self::ResBody>, Self::Error>> + Send;
 }
 
-impl<S, B> sealed::Sealed<TowerService> for S
-where
-    S: tower_service::Service<Request<RequestBody>, Response = Response<B>>,
-{
-}
+/// The two impls differ only in the trait they start from and how they call it.
+macro_rules! http_service {
+    ($marker:ty, $trait:path, |$service:ident, $request:ident| $call:expr) => {
+        impl<S, B> sealed::Sealed<$marker> for S where S: $trait {}
 
-impl<S, B> HttpService<TowerService> for S
-where
-    S: tower_service::Service<Request<RequestBody>, Response = Response<B>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-    S::Error: Into<BoxError>,
-    B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
-{
-    type ResBody = B;
-    type Error = S::Error;
+        impl<S, B> HttpService<$marker> for S
+        where
+            S: $trait + Clone + Send + 'static,
+            S::Future: Send,
+            S::Error: Into<BoxError>,
+            B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
+        {
+            type ResBody = B;
+            type Error = S::Error;
 
-    fn serve(
-        &mut self,
-        request: Request<RequestBody>,
-    ) -> impl Future<Output = Result<Response<B>, S::Error>> + Send {
-        async move {
-            poll_fn(|cx| self.poll_ready(cx)).await?;
-            self.call(request).await
+            fn serve(
+                &mut self,
+                $request: Request<RequestBody>,
+            ) -> impl Future<Output = Result<Response<B>, S::Error>> + Send {
+                let $service = self;
+                $call
+            }
         }
+    };
+}
+
+http_service!(
+    TowerService,
+    tower_service::Service<Request<RequestBody>, Response = Response<B>>,
+    |service, request| async move {
+        poll_fn(|cx| service.poll_ready(cx)).await?;
+        service.call(request).await
     }
-}
+);
 
-impl<S, B> sealed::Sealed<HyperService> for S where
-    S: hyper::service::Service<Request<RequestBody>, Response = Response<B>>
-{
-}
-
-impl<S, B> HttpService<HyperService> for S
-where
-    S: hyper::service::Service<Request<RequestBody>, Response = Response<B>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-    S::Error: Into<BoxError>,
-    B: Body<Data: Buf + Send, Error: Into<BoxError>> + Send + 'static,
-{
-    type ResBody = B;
-    type Error = S::Error;
-
-    fn serve(
-        &mut self,
-        request: Request<RequestBody>,
-    ) -> impl Future<Output = Result<Response<B>, S::Error>> + Send {
-        hyper::service::Service::call(self, request)
-    }
-}
+http_service!(
+    HyperService,
+    hyper::service::Service<Request<RequestBody>, Response = Response<B>>,
+    |service, request| hyper::service::Service::call(service, request)
+);

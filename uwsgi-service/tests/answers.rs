@@ -69,7 +69,10 @@ fn request(method: &str, path: &str, extra: &[(&str, &str)], body: &[u8]) -> Vec
 #[tokio::test]
 async fn a_request_is_answered_with_a_length_framed_reply() {
     let out = exchange(request("POST", "/echo", &[], b"hello"), ServerConfig::new()).await;
-    assert_eq!(out, "HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\n/echo hello");
+    assert_eq!(
+        out,
+        "HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\n/echo hello"
+    );
 }
 
 #[tokio::test]
@@ -82,23 +85,57 @@ async fn head_and_204_send_no_body() {
 
 #[tokio::test]
 async fn ping_gets_a_pong() {
-    let out = exchange(PacketBuilder::ping().to_vec().expect("ping"), ServerConfig::new()).await;
+    let out = exchange(
+        PacketBuilder::ping().to_vec().expect("ping"),
+        ServerConfig::new(),
+    )
+    .await;
     assert_eq!(out.as_bytes(), [0x64, 0, 0, 1]);
 }
 
 #[tokio::test]
 async fn failures_get_an_http_answer() {
     let cases: [(&str, Vec<u8>, ServerConfig); 6] = [
-        ("400", request("GET", "/", &[("CONTENT_LENGTH", "5x")], b""), ServerConfig::new()),
-        ("400", request("GET", "/", &[("HTTP_X", "a\nb")], b""), ServerConfig::new()),
-        ("400", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), ServerConfig::new()),
-        ("431", request("GET", "/", &[], b""), ServerConfig::new().with_max_head(20)),
-        ("413", request("POST", "/", &[], b"too long"), ServerConfig::new().with_max_body(4)),
-        ("501", PacketBuilder::new(110).with_modifier2(1).to_vec().expect("signal"), ServerConfig::new()),
+        (
+            "400",
+            request("GET", "/", &[("CONTENT_LENGTH", "5x")], b""),
+            ServerConfig::new(),
+        ),
+        (
+            "400",
+            request("GET", "/", &[("HTTP_X", "a\nb")], b""),
+            ServerConfig::new(),
+        ),
+        (
+            "400",
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            ServerConfig::new(),
+        ),
+        (
+            "431",
+            request("GET", "/", &[], b""),
+            ServerConfig::new().with_max_head(20),
+        ),
+        (
+            "413",
+            request("POST", "/", &[], b"too long"),
+            ServerConfig::new().with_max_body(4),
+        ),
+        (
+            "501",
+            PacketBuilder::new(110)
+                .with_modifier2(1)
+                .to_vec()
+                .expect("signal"),
+            ServerConfig::new(),
+        ),
     ];
     for (status, input, config) in cases {
         let out = exchange(input, config).await;
-        assert!(out.starts_with(&format!("HTTP/1.1 {status} ")), "{status}: {out:?}");
+        assert!(
+            out.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{status}: {out:?}"
+        );
         assert!(out.contains("content-length: "), "{status}: {out:?}");
     }
     let out = exchange(request("GET", "/fail", &[], b""), ServerConfig::new()).await;
@@ -120,8 +157,16 @@ async fn infallible_services_work_too() {
     let service = hyper::service::service_fn(|_request: http::Request<RequestBody>| async {
         Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from_static(b"ok"))))
     });
-    tokio::spawn(serve_connection(server, None, service, &ServerConfig::new()));
-    front.write_all(&request("GET", "/", &[], b"")).await.expect("write");
+    tokio::spawn(serve_connection(
+        server,
+        None,
+        service,
+        &ServerConfig::new(),
+    ));
+    front
+        .write_all(&request("GET", "/", &[], b""))
+        .await
+        .expect("write");
     let mut out = Vec::new();
     front.read_to_end(&mut out).await.expect("read");
     assert_eq!(out, b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");

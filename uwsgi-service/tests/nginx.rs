@@ -23,12 +23,18 @@ async fn upload(headers: HeaderMap, body: Body) -> String {
     let (mut bytes, mut chunks, mut hash) = (0, 0, FNV_START);
     let mut body = body;
     while let Some(frame) = body.frame().await {
-        let Ok(data) = frame.expect("a body frame").into_data() else { continue };
+        let Ok(data) = frame.expect("a body frame").into_data() else {
+            continue;
+        };
         bytes += data.len();
         chunks += 1;
         hash = fnv(hash, &data);
     }
-    let header = |name| headers.get(name).map_or("-".to_owned(), |v| v.to_str().unwrap_or("?").to_owned());
+    let header = |name| {
+        headers
+            .get(name)
+            .map_or("-".to_owned(), |v| v.to_str().unwrap_or("?").to_owned())
+    };
     let (te, cl) = (header("transfer-encoding"), header("content-length"));
     format!("bytes={bytes} chunks={chunks} hash={hash:x} te={te} cl={cl}")
 }
@@ -37,12 +43,18 @@ fn app() -> Router {
     Router::new()
         .route("/", get(|| async { "hello" }))
         .route("/upload", post(upload))
-        .route("/ignore", post(|| async { (StatusCode::NOT_FOUND, "not here\n") }))
+        .route(
+            "/ignore",
+            post(|| async { (StatusCode::NOT_FOUND, "not here\n") }),
+        )
         .route(
             "/cookie",
             get(|h: HeaderMap| async move { h.get("cookie").map_or(0, |v| v.len()).to_string() }),
         )
-        .route("/new/{x}", get(|Path(x): Path<String>, uri: Uri| async move { format!("new {x} {uri}") }))
+        .route(
+            "/new/{x}",
+            get(|Path(x): Path<String>, uri: Uri| async move { format!("new {x} {uri}") }),
+        )
         .route(
             "/peer",
             get(|Extension(peer): Extension<PeerInfo>| async move {
@@ -56,7 +68,17 @@ fn app() -> Router {
                 "slow done"
             }),
         )
-        .route("/packet", get(|r: Request| async move { format!("{}", r.extensions().get::<uwsgi_service::uwsgi_codec::Packet>().is_some()) }))
+        .route(
+            "/packet",
+            get(|r: Request| async move {
+                format!(
+                    "{}",
+                    r.extensions()
+                        .get::<uwsgi_service::uwsgi_codec::Packet>()
+                        .is_some()
+                )
+            }),
+        )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,7 +89,12 @@ async fn get_post_chunked_cookie_rewrite_and_peer_through_nginx() {
     let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
 
     let reply = curl(&url("/"), &[]);
-    assert_eq!((reply.status, reply.text().as_str()), (200, "hello"), "{}", reply.head);
+    assert_eq!(
+        (reply.status, reply.text().as_str()),
+        (200, "hello"),
+        "{}",
+        reply.head
+    );
     assert_eq!(reply.header("content-length"), Some("5"));
     assert_eq!(curl(&url("/packet"), &[]).text(), "true");
 
@@ -79,31 +106,63 @@ async fn get_post_chunked_cookie_rewrite_and_peer_through_nginx() {
     assert_eq!(reply.status, 200, "{}", reply.head);
     let text = reply.text();
     assert!(text.starts_with(&want), "{text}");
-    assert!(text.contains(&format!("hash={:x} te=- cl={MB5}", fnv(FNV_START, &big))), "{text}");
-    let chunks: usize = text.split("chunks=").nth(1).and_then(|t| t.split(' ').next()).and_then(|c| c.parse().ok()).unwrap_or(0);
+    assert!(
+        text.contains(&format!("hash={:x} te=- cl={MB5}", fnv(FNV_START, &big))),
+        "{text}"
+    );
+    let chunks: usize = text
+        .split("chunks=")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     assert!(chunks > 1, "the body came in one piece: {text}");
 
     // A chunked upload: nginx de-chunks it; the app sees a length and no Transfer-Encoding.
     let small = pattern(70_000, 2);
     let data = curl_data(&dir, "small.bin", &small);
-    let reply = curl(&url("/upload"), &["--data-binary", &data, "-H", "Transfer-Encoding: chunked"]);
-    let want = format!("bytes=70000 chunks=");
-    assert!(reply.text().starts_with(&want), "{}", reply.text());
-    assert!(reply.text().ends_with(&format!("hash={:x} te=- cl=70000", fnv(FNV_START, &small))), "{}", reply.text());
+    let reply = curl(
+        &url("/upload"),
+        &["--data-binary", &data, "-H", "Transfer-Encoding: chunked"],
+    );
+    let want = "bytes=70000 chunks=";
+    assert!(reply.text().starts_with(want), "{}", reply.text());
+    assert!(
+        reply
+            .text()
+            .ends_with(&format!("hash={:x} te=- cl=70000", fnv(FNV_START, &small))),
+        "{}",
+        reply.text()
+    );
 
     // The app answers 404 without reading 5 MB: nginx passes the 404 on, not a 502.
     let data = curl_data(&dir, "ignored.bin", &big);
     let reply = curl(&url("/ignore"), &["--data-binary", &data]);
-    assert_eq!((reply.status, reply.text().as_str()), (404, "not here\n"), "{}", reply.head);
+    assert_eq!(
+        (reply.status, reply.text().as_str()),
+        (404, "not here\n"),
+        "{}",
+        reply.head
+    );
 
     // A 30 KB cookie.
     let cookie = format!("Cookie: c={}", "x".repeat(30_000));
     let reply = curl(&url("/cookie"), &["-H", &cookie]);
-    assert_eq!((reply.status, reply.text()), (200, "30002".to_owned()), "{}", reply.head);
+    assert_eq!(
+        (reply.status, reply.text()),
+        (200, "30002".to_owned()),
+        "{}",
+        reply.head
+    );
 
     // nginx's rewrite reaches the app (PATH_INFO), the query too.
     let reply = curl(&url("/old/abc?q=1"), &[]);
-    assert_eq!((reply.status, reply.text().as_str()), (200, "new abc /new/abc?q=1"), "{}", reply.head);
+    assert_eq!(
+        (reply.status, reply.text().as_str()),
+        (200, "new abc /new/abc?q=1"),
+        "{}",
+        reply.head
+    );
 
     // The client's address and the server port, from the vars.
     let reply = curl(&url("/peer"), &[]);
@@ -122,7 +181,12 @@ async fn request_uri_target_source_ignores_the_rewrite() {
     let served = Served::start(app(), config).await;
     let (_nginx, port, _) = nginx_in_front(&dir, &format!("127.0.0.1:{}", served.port));
     let reply = curl(&format!("http://127.0.0.1:{port}/old/abc"), &[]);
-    assert_eq!(reply.status, 404, "the app saw the rewritten path: {}", reply.text());
+    assert_eq!(
+        reply.status,
+        404,
+        "the app saw the rewritten path: {}",
+        reply.text()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,7 +217,9 @@ async fn a_dripping_packet_is_closed_at_the_head_deadline_while_others_are_serve
     let upstream = served.port;
     let dripper = std::thread::spawn(move || {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", upstream)).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("timeout");
         let start = Instant::now();
         // A header announcing 16 bytes, then one byte every 300 ms (never complete in time).
         stream.write_all(&[0, 16, 0, 0]).expect("header");
@@ -191,9 +257,17 @@ async fn graceful_shutdown_completes_the_request_in_flight() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     served.shut_down();
     let reply = slow.join().expect("the slow request");
-    assert_eq!((reply.status, reply.text().as_str()), (200, "slow done"), "{}", reply.head);
+    assert_eq!(
+        (reply.status, reply.text().as_str()),
+        (200, "slow done"),
+        "{}",
+        reply.head
+    );
     let stopped = tokio::time::timeout(Duration::from_secs(5), &mut served.task).await;
-    assert!(matches!(stopped, Ok(Ok(Ok(())))), "the server did not stop: {stopped:?}");
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "the server did not stop: {stopped:?}"
+    );
     let after = curl(&format!("http://127.0.0.1:{port}/"), &[]);
     assert_eq!(after.status, 502, "no longer accepting");
 }
@@ -207,5 +281,9 @@ async fn unix_socket_and_the_axum_example_lines() {
     let (_nginx, port, _) = nginx_in_front(&dir, &format!("unix:{}", socket.display()));
     let reply = curl(&format!("http://127.0.0.1:{port}/peer"), &[]);
     assert_eq!(reply.status, 200, "{}", reply.head);
-    assert!(reply.text().starts_with("Some(127.0.0.1:"), "{}", reply.text());
+    assert!(
+        reply.text().starts_with("Some(127.0.0.1:"),
+        "{}",
+        reply.text()
+    );
 }

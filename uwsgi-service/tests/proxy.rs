@@ -23,7 +23,12 @@ fn start_proxy(dir: &Path, name: &str, backend: &str) -> (Peer, String) {
 }
 
 fn post(url: &str, data: &str, framing: &[&str]) -> HttpReply {
-    let mut args = vec!["--data-binary", data, "-H", "Content-Type: application/octet-stream"];
+    let mut args = vec![
+        "--data-binary",
+        data,
+        "-H",
+        "Content-Type: application/octet-stream",
+    ];
     args.extend_from_slice(framing);
     curl(url, &args)
 }
@@ -33,7 +38,12 @@ fn hello_app_over_tcp_and_unix_socket() {
     let dir = Scratch::new("proxy_hello");
     let socket = dir.join("hello.sock");
     let socket_path = socket.to_str().expect("UTF-8");
-    let app = ["--socket", socket_path, "--wsgi-file", "tests/peers/hello.py"];
+    let app = [
+        "--socket",
+        socket_path,
+        "--wsgi-file",
+        "tests/peers/hello.py",
+    ];
     let (mut uwsgi, port) = start_uwsgi(&dir, "uwsgi", "python3", BUFFER_SIZE, &app);
     uwsgi.wait_until("unix socket", || socket.exists());
     let (tcp, tcp_addr) = start_proxy(&dir, "proxy-tcp", &format!("127.0.0.1:{port}"));
@@ -56,7 +66,10 @@ fn django_get_and_post_with_both_framings() {
     let (proxy, addr) = start_proxy(&dir, "proxy", &format!("127.0.0.1:{port}"));
     let reply = curl(&format!("http://{addr}/hello/?name=proxy%21"), &[]);
     assert_eq!(reply.status, 200, "{}", reply.head);
-    assert_eq!(reply.text(), "<p>Django says hello to proxy!</p>\n<p>GET /hello/ 0</p>\n");
+    assert_eq!(
+        reply.text(),
+        "<p>Django says hello to proxy!</p>\n<p>GET /hello/ 0</p>\n"
+    );
     let data = curl_data(&dir, "post.bin", &pattern(3000, 5));
     for framing in FRAMINGS {
         let reply = post(&format!("http://{addr}/hello/"), &data, framing);
@@ -85,7 +98,11 @@ fn a_mebibyte_both_ways() {
     for framing in FRAMINGS {
         let reply = post(&format!("http://{addr}/echo"), &data, framing);
         assert_eq!(reply.status, 200, "{framing:?}: {}", reply.head);
-        assert!(reply.body == up, "{framing:?}: {} bytes echoed", reply.body.len());
+        assert!(
+            reply.body == up,
+            "{framing:?}: {} bytes echoed",
+            reply.body.len()
+        );
     }
 }
 
@@ -97,5 +114,8 @@ fn a_dead_backend_is_a_502_and_one_line() {
     assert_eq!(reply.status, 502, "{}", reply.head);
     let log = proxy.log();
     assert_eq!(log.lines().count(), 1, "{log}");
-    assert!(log.starts_with("proxy: GET /x: 502 (cannot connect"), "{log}");
+    assert!(
+        log.starts_with("proxy: GET /x: 502 (cannot connect"),
+        "{log}"
+    );
 }

@@ -24,7 +24,13 @@ fn get(path: &str) -> http::Request<Full<Bytes>> {
 }
 
 async fn body(response: http::Response<ResponseBody>) -> Vec<u8> {
-    response.into_body().collect().await.expect("the reply body").to_bytes().to_vec()
+    response
+        .into_body()
+        .collect()
+        .await
+        .expect("the reply body")
+        .to_bytes()
+        .to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -32,7 +38,12 @@ async fn hello_app_over_tcp_and_unix_socket() {
     let dir = Scratch::new("service_client_hello");
     let socket = dir.join("hello.sock");
     let socket_arg = socket.to_str().expect("UTF-8").to_owned();
-    let app = ["--socket", &socket_arg, "--wsgi-file", "tests/peers/hello.py"];
+    let app = [
+        "--socket",
+        &socket_arg,
+        "--wsgi-file",
+        "tests/peers/hello.py",
+    ];
     let (mut uwsgi, port) = start_uwsgi(&dir, "uwsgi", "python3", BUFFER_SIZE, &app);
     uwsgi.wait_until("unix socket", || socket.exists());
     for address in [format!("127.0.0.1:{port}"), socket_arg.clone()] {
@@ -49,11 +60,20 @@ async fn django_get_and_post() {
     let (_uwsgi, port) = start_uwsgi_django(&dir, BUFFER_SIZE);
     let client = Client::new(&format!("127.0.0.1:{port}"));
 
-    let response = client.send(get("/hello/?name=client")).await.expect("a reply");
+    let response = client
+        .send(get("/hello/?name=client"))
+        .await
+        .expect("a reply");
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
     let text = String::from_utf8(body(response).await).expect("UTF-8");
-    assert_eq!(text, "<p>Django says hello to client</p>\n<p>GET /hello/ 0</p>\n");
+    assert_eq!(
+        text,
+        "<p>Django says hello to client</p>\n<p>GET /hello/ 0</p>\n"
+    );
 
     let post = http::Request::post("/hello/")
         .header("host", "example.test")
@@ -63,7 +83,10 @@ async fn django_get_and_post() {
     let response = client.send(post).await.expect("a reply");
     assert_eq!(response.status(), 200);
     let text = String::from_utf8(body(response).await).expect("UTF-8");
-    assert_eq!(text, "<p>Django says hello to world</p>\n<p>POST /hello/ 3000</p>\n");
+    assert_eq!(
+        text,
+        "<p>Django says hello to world</p>\n<p>POST /hello/ 3000</p>\n"
+    );
 
     let response = client.send(get("/nowhere/")).await.expect("a reply");
     assert_eq!(response.status(), 404);
@@ -118,7 +141,7 @@ async fn environ_app_receives_exactly_the_vars_sent() {
     let response = client.send_with(request(), &vars).await.expect("a reply");
     assert_eq!(response.status(), 200);
     let json: serde_json::Value = serde_json::from_slice(&body(response).await).expect("JSON");
-    let hex = |v: &serde_json::Value| v.as_str().map(|s| decode_hex(s));
+    let hex = |v: &serde_json::Value| v.as_str().map(decode_hex);
     let received: Vec<(Vec<u8>, Vec<u8>)> = json["vars"]
         .as_array()
         .expect("vars")
@@ -128,12 +151,24 @@ async fn environ_app_receives_exactly_the_vars_sent() {
         .collect();
     let mut sent: Vec<(Vec<u8>, Vec<u8>)> = expected
         .pairs()
-        .map(|(k, v)| (k.to_vec(), if k == b"CONTENT_LENGTH" { b"10".to_vec() } else { v.to_vec() }))
+        .map(|(k, v)| {
+            (
+                k.to_vec(),
+                if k == b"CONTENT_LENGTH" {
+                    b"10".to_vec()
+                } else {
+                    v.to_vec()
+                },
+            )
+        })
         .collect();
     let mut received_sorted = received.clone();
     sent.sort();
     received_sorted.sort();
-    assert_eq!(received_sorted, sent, "uWSGI's environ is not the vars sent");
+    assert_eq!(
+        received_sorted, sent,
+        "uWSGI's environ is not the vars sent"
+    );
     assert!(!received.iter().any(|(k, _)| k == b"HTTP_TRANSFER_ENCODING"));
     assert_eq!(json["body_len"], 10);
     assert_eq!(json["body_hex"], "68656c6c6f20626f6479");
@@ -161,18 +196,26 @@ async fn a_mebibyte_reply_is_streamed() {
             got.extend_from_slice(&frame.expect("a frame").into_data().expect("data"));
             frames += 1;
         }
-        assert!(got == big, "{path}: {} bytes, not the 1 MiB sent", got.len());
+        assert!(
+            got == big,
+            "{path}: {} bytes, not the 1 MiB sent",
+            got.len()
+        );
         assert!(frames > 1, "{path}: one frame, not streamed");
     }
     // And 1 MiB up, echoed.
-    let echo = http::Request::post("/echo").body(Full::new(Bytes::from(big.clone()))).expect("a request");
+    let echo = http::Request::post("/echo")
+        .body(Full::new(Bytes::from(big.clone())))
+        .expect("a request");
     let response = client.send(echo).await.expect("a reply");
     assert!(body(response).await == big, "the echo differs");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_backend_ends_in_a_timeout_error() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let address = listener.local_addr().expect("address").to_string();
     // Accepts, reads, never answers.
     let silent = tokio::spawn(async move {
@@ -199,8 +242,14 @@ async fn default_buffer_uwsgi_ends_in_the_hinted_error() {
         .header("cookie", format!("c={}", "x".repeat(6000)))
         .body(Full::<Bytes>::default())
         .expect("a request");
-    let err = Client::new(&format!("127.0.0.1:{port}")).send(request).await.expect_err("a reset");
+    let err = Client::new(&format!("127.0.0.1:{port}"))
+        .send(request)
+        .await
+        .expect_err("a reset");
     assert!(err.is_buffer_size_likely(), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("--buffer-size") && text.contains("4096"), "{text}");
+    assert!(
+        text.contains("--buffer-size") && text.contains("4096"),
+        "{text}"
+    );
 }

@@ -104,17 +104,27 @@ where
     while let Some(chunk) = next_chunk(&mut body, idle).await? {
         sent += chunk.len() as u64;
         if sent > expected {
-            return Err(ClientError::BodyLength { expected, actual: sent });
+            return Err(ClientError::BodyLength {
+                expected,
+                actual: sent,
+            });
         }
         write(writer, &chunk, idle).await?;
     }
     if sent != expected {
-        return Err(ClientError::BodyLength { expected, actual: sent });
+        return Err(ClientError::BodyLength {
+            expected,
+            actual: sent,
+        });
     }
     Ok(())
 }
 
-async fn write<W: AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8], idle: Duration) -> Result<(), ClientError> {
+async fn write<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    bytes: &[u8],
+    idle: Duration,
+) -> Result<(), ClientError> {
     match timeout(idle, writer.write_all(bytes)).await {
         Ok(result) => result.map_err(ClientError::Send),
         Err(_) => Err(ClientError::Idle { timeout: idle }),
@@ -166,10 +176,17 @@ pub(crate) async fn read_head(
             }
         }
         match timeout_at(deadline, reader.next()).await {
-            Err(_) => return Err(ClientError::HeadTimeout { timeout: head_timeout }),
+            Err(_) => {
+                return Err(ClientError::HeadTimeout {
+                    timeout: head_timeout,
+                });
+            }
             Ok(Ok(Some(ClientFrame::Raw(bytes)))) => buf.extend_from_slice(&bytes),
             Ok(Ok(_)) if buf.is_empty() => {
-                let source = io::Error::new(io::ErrorKind::UnexpectedEof, "closed before a byte of reply");
+                let source = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "closed before a byte of reply",
+                );
                 return Err(ClientError::Reset { packet_len, source });
             }
             Ok(Ok(_)) => ended = true,

@@ -132,14 +132,20 @@ impl fmt::Display for BodyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BodyError::Idle { timeout } => {
-                write!(f, "no request body byte for {timeout:?} (body idle timeout)")
+                write!(
+                    f,
+                    "no request body byte for {timeout:?} (body idle timeout)"
+                )
             }
             BodyError::Truncated { expected, received } => write!(
                 f,
                 "the front end closed the connection after {received} of {expected} body bytes"
             ),
             BodyError::Closed { missing } => {
-                write!(f, "the connection stopped with {missing} body bytes to come")
+                write!(
+                    f,
+                    "the connection stopped with {missing} body bytes to come"
+                )
             }
             BodyError::Io(err) => write!(f, "reading the request body: {err}"),
         }

@@ -43,7 +43,16 @@ pub(crate) async fn run<IO, S, M>(
         Ok(Ok(_)) => return, // closed before sending a byte
         Ok(Err(err)) => {
             let (status, hint) = (status_for(&err), err.hint());
-            return refuse(&mut reader, &mut writer, front_end, &config, status, &err, hint).await;
+            return refuse(
+                &mut reader,
+                &mut writer,
+                front_end,
+                &config,
+                status,
+                &err,
+                hint,
+            )
+            .await;
         }
         Err(_) => {
             if reader.has_buffered() {
@@ -52,7 +61,16 @@ pub(crate) async fn run<IO, S, M>(
                     config.head_timeout
                 );
                 let hint = "a front end sends the whole packet at once: a stalled or hostile peer";
-                refuse(&mut reader, &mut writer, front_end, &config, None, &why, hint).await;
+                refuse(
+                    &mut reader,
+                    &mut writer,
+                    front_end,
+                    &config,
+                    None,
+                    &why,
+                    hint,
+                )
+                .await;
             }
             return;
         }
@@ -68,8 +86,16 @@ pub(crate) async fn run<IO, S, M>(
         Ok(request) => request,
         Err((status, why)) => {
             let hint = "the front end sent vars that do not make an HTTP request";
-            return refuse(&mut reader, &mut writer, front_end, &config, Some(status), &why, hint)
-                .await;
+            return refuse(
+                &mut reader,
+                &mut writer,
+                front_end,
+                &config,
+                Some(status),
+                &why,
+                hint,
+            )
+            .await;
         }
     };
     let head_request = request.method() == Method::HEAD;

@@ -19,7 +19,8 @@ pub trait Listener: Send + 'static {
     ///
     /// What `accept(2)` reports (out of file descriptors, a connection aborted before it was
     /// accepted); the server logs it and goes on.
-    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Io, Option<SocketAddr>)>> + Send;
+    fn accept(&mut self)
+    -> impl Future<Output = io::Result<(Self::Io, Option<SocketAddr>)>> + Send;
 }
 
 impl Listener for TcpListener {

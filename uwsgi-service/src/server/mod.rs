@@ -106,7 +106,10 @@ where
     ///     .await
     /// # }
     /// ```
-    pub fn with_graceful_shutdown(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+    pub fn with_graceful_shutdown(
+        mut self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Self {
         self.signal = Some(Box::pin(signal));
         self
     }
@@ -154,12 +157,21 @@ where
         drop(listener);
         let in_flight = connections.len();
         if in_flight > 0 {
-            tracing::info!(in_flight, "shutting down: waiting for connections in flight");
+            tracing::info!(
+                in_flight,
+                "shutting down: waiting for connections in flight"
+            );
         }
         let finish = async { while connections.join_next().await.is_some() {} };
-        if tokio::time::timeout(config.shutdown_timeout, finish).await.is_err() {
+        if tokio::time::timeout(config.shutdown_timeout, finish)
+            .await
+            .is_err()
+        {
             let closed = connections.len();
-            tracing::warn!(closed, "shutdown deadline passed: closing the remaining connections");
+            tracing::warn!(
+                closed,
+                "shutdown deadline passed: closing the remaining connections"
+            );
             connections.shutdown().await;
         }
         Ok(())

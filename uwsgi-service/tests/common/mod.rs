@@ -27,7 +27,9 @@ impl Served {
         S: HttpService<M>,
         M: 'static,
     {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let port = listener.local_addr().expect("local address").port();
         let (shutdown, signal) = oneshot::channel::<()>();
         let serve = uwsgi_service::serve(listener, service)
@@ -67,7 +69,9 @@ pub(crate) fn nginx_in_front(dir: &Path, upstream: &str) -> (Peer, u16, PathBuf)
 pub(crate) async fn http10(port: u16, request: &str) -> HttpReply {
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-        stream.write_all(format!("{request}\r\n\r\n").as_bytes()).await?;
+        stream
+            .write_all(format!("{request}\r\n\r\n").as_bytes())
+            .await?;
         let mut reply = Vec::new();
         stream.read_to_end(&mut reply).await?;
         io::Result::Ok(reply)
