@@ -50,8 +50,11 @@ pub(crate) fn request_parts(
     source: TargetSource,
     form: UriForm,
 ) -> Result<request::Parts, ConvertError> {
-    let has_request_uri = vars.get("REQUEST_URI").is_some_and(|uri| !uri.is_empty());
-    let mut parts = if source == TargetSource::PathInfo && has_request_uri {
+    let rewritten = match vars.get("REQUEST_URI") {
+        Some(uri) if !uri.is_empty() => !same_target(uri, vars),
+        _ => false,
+    };
+    let mut parts = if source == TargetSource::PathInfo && rewritten {
         // `request_parts` prefers `REQUEST_URI`: read the vars without it.
         let without = PacketBuilder::new(packet.modifier1())
             .extend_vars(vars.iter().filter(|(key, _)| *key != b"REQUEST_URI"))
@@ -67,6 +70,26 @@ pub(crate) fn request_parts(
         }
     }
     Ok(parts)
+}
+
+/// Whether `REQUEST_URI` names the same target as `SCRIPT_NAME` + `PATH_INFO` and
+/// `QUERY_STRING` (no rewrite, nothing to decode): then either source gives the same URI, and
+/// the common case needs no second look at the vars.
+fn same_target(request_uri: &[u8], vars: &Vars<'_>) -> bool {
+    let (path, query) = match request_uri.iter().position(|&b| b == b'?') {
+        Some(at) => request_uri.split_at(at),
+        None => (request_uri, &b""[..]),
+    };
+    let query = query.strip_prefix(b"?").unwrap_or(query);
+    let [script, path_info, query_string] =
+        vars.get_many([&b"SCRIPT_NAME"[..], &b"PATH_INFO"[..], &b"QUERY_STRING"[..]]);
+    let (script, path_info) = (script.unwrap_or_default(), path_info.unwrap_or_default());
+    let plain = |b: &u8| *b != b'%' && *b != b'#';
+    path.iter().all(plain)
+        && path.len() == script.len() + path_info.len()
+        && path.starts_with(script)
+        && path.ends_with(path_info)
+        && query == query_string.unwrap_or_default()
 }
 
 /// Why a reply head could not become an [`http::response::Parts`].

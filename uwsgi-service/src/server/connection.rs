@@ -26,7 +26,7 @@ type Reader<IO> = FrameReader<ReadHalf<IO>, ServerCodec>;
 pub(crate) async fn run<IO, S, M>(
     io: IO,
     front_end: Option<SocketAddr>,
-    mut service: S,
+    service: S,
     config: Arc<ServerConfig>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin,
@@ -75,51 +75,79 @@ pub(crate) async fn run<IO, S, M>(
             return;
         }
     };
-    let (modifier1, modifier2) = (packet.modifier1(), packet.modifier2());
-    if modifier1 == Modifier1::PING && modifier2 == 0 {
-        let pong = PacketBuilder::pong().to_vec().unwrap_or_default();
-        let _ = write_all(&mut writer, &mut pong.as_slice(), config.write_timeout).await;
-        let _ = writer.shutdown().await;
-        return;
-    }
-    let request = match request(&packet, front_end, &config) {
-        Ok(request) => request,
-        Err((status, why)) => {
-            let hint = "the front end sent vars that do not make an HTTP request";
-            return refuse(
-                &mut reader,
-                &mut writer,
-                front_end,
-                &config,
-                Some(status),
-                &why,
-                hint,
-            )
-            .await;
-        }
+    // Boxed: an idle connection (waiting for its packet) holds only the small future above.
+    let connection = Connection {
+        reader,
+        writer,
+        front_end,
+        config,
     };
-    let head_request = request.method() == Method::HEAD;
-    let (body, sender) = body(&mut reader, packet.body_len().unwrap_or(0));
-    let request = request.map(|()| body);
+    Box::pin(connection.serve(packet, service)).await;
+}
 
-    let done = Notify::new();
-    let respond = async {
-        let result = respond(&mut service, request, &mut writer, head_request, &config).await;
-        done.notify_one();
-        result
-    };
-    let pumped = async {
-        match sender {
-            Some(sender) => pump(&mut reader, sender, &done, config.body_idle_timeout).await,
-            None => Pumped::Complete,
+/// A connection whose request packet has arrived.
+struct Connection<IO> {
+    reader: Reader<IO>,
+    writer: WriteHalf<IO>,
+    front_end: Option<SocketAddr>,
+    config: Arc<ServerConfig>,
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
+    /// Answers the packet: a pong, a refusal, or the service's response.
+    async fn serve<S: HttpService<M>, M>(self, packet: Packet, mut service: S) {
+        let Connection {
+            mut reader,
+            mut writer,
+            front_end,
+            config,
+        } = self;
+        let (modifier1, modifier2) = (packet.modifier1(), packet.modifier2());
+        if modifier1 == Modifier1::PING && modifier2 == 0 {
+            let pong = PacketBuilder::pong().to_vec().unwrap_or_default();
+            let _ = write_all(&mut writer, &mut pong.as_slice(), config.write_timeout).await;
+            let _ = writer.shutdown().await;
+            return;
         }
-    };
-    let (pumped, responded) = tokio::join!(pumped, respond);
-    if let Pumped::Failed(why) = pumped {
-        tracing::info!(front_end = ?front_end, "request body cut short: {why}");
-    }
-    if responded {
-        let _ = timeout(config.write_timeout, writer.shutdown()).await;
+        let request = match request(&packet, front_end, &config) {
+            Ok(request) => request,
+            Err((status, why)) => {
+                let hint = "the front end sent vars that do not make an HTTP request";
+                return refuse(
+                    &mut reader,
+                    &mut writer,
+                    front_end,
+                    &config,
+                    Some(status),
+                    &why,
+                    hint,
+                )
+                .await;
+            }
+        };
+        let head_request = request.method() == Method::HEAD;
+        let (body, sender) = body(&mut reader, packet.body_len().unwrap_or(0));
+        let request = request.map(|()| body);
+
+        let done = Notify::new();
+        let respond = async {
+            let result = respond(&mut service, request, &mut writer, head_request, &config).await;
+            done.notify_one();
+            result
+        };
+        let pumped = async {
+            match sender {
+                Some(sender) => pump(&mut reader, sender, &done, config.body_idle_timeout).await,
+                None => Pumped::Complete,
+            }
+        };
+        let (pumped, responded) = tokio::join!(pumped, respond);
+        if let Pumped::Failed(why) = pumped {
+            tracing::info!(front_end = ?front_end, "request body cut short: {why}");
+        }
+        if responded {
+            let _ = timeout(config.write_timeout, writer.shutdown()).await;
+        }
     }
 }
 

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use tokio::task::AbortHandle;
 
 use crate::service::HttpService;
 
@@ -125,10 +125,12 @@ where
         } = self;
         let config = Arc::new(config);
         let mut signal = signal.unwrap_or_else(|| Box::pin(std::future::pending()));
-        let slots = Arc::new(Semaphore::new(config.max_connections));
-        let mut connections = JoinSet::new();
+        let max = config.max_connections;
+        let slots = Arc::new(Semaphore::new(max));
+        // To close what is left at the shutdown deadline; finished ones are pruned now and then
+        // (an atomic load each), so the accept path takes no lock.
+        let mut running: Vec<AbortHandle> = Vec::new();
         loop {
-            while connections.try_join_next().is_some() {}
             // Backpressure: no accept until a connection slot is free.
             let slot = tokio::select! {
                 slot = Arc::clone(&slots).acquire_owned() => slot,
@@ -149,30 +151,38 @@ where
                 }
             };
             let work = connection::run(io, front_end, service.clone(), Arc::clone(&config));
-            connections.spawn(async move {
+            let task = tokio::spawn(async move {
                 work.await;
                 drop(slot);
             });
+            if running.len() >= max {
+                running.retain(|task| !task.is_finished());
+            }
+            running.push(task.abort_handle());
         }
         drop(listener);
-        let in_flight = connections.len();
+        let in_flight = max - slots.available_permits();
         if in_flight > 0 {
             tracing::info!(
                 in_flight,
                 "shutting down: waiting for connections in flight"
             );
         }
-        let finish = async { while connections.join_next().await.is_some() {} };
+        // Every slot back means every connection has ended.
+        let all_slots = u32::try_from(max).unwrap_or(u32::MAX);
+        let finish = slots.acquire_many(all_slots);
         if tokio::time::timeout(config.shutdown_timeout, finish)
             .await
             .is_err()
         {
-            let closed = connections.len();
+            let closed = max - slots.available_permits();
             tracing::warn!(
                 closed,
                 "shutdown deadline passed: closing the remaining connections"
             );
-            connections.shutdown().await;
+            for task in running {
+                task.abort();
+            }
         }
         Ok(())
     }
