@@ -6,7 +6,6 @@ use std::process::{Command, Output, Stdio};
 
 use crate::{find, show, tool};
 
-
 /// An HTTP response, split.
 pub struct HttpReply {
     /// The status code.

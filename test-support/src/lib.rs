@@ -20,8 +20,8 @@ mod start;
 pub use http::{HttpReply, curl, curl_data, curl_output, parse_http};
 pub use peer::{Peer, PeerCtl, stop_all};
 pub use start::{
-    example, nginx_errors, start_example, start_listening, start_nginx, start_server,
-    start_uwsgi, start_uwsgi_django, uwsgi_cli,
+    example, nginx_errors, start_example, start_listening, start_nginx, start_server, start_uwsgi,
+    start_uwsgi_django, uwsgi_cli,
 };
 
 use std::fs;
@@ -179,4 +179,3 @@ pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .windows(needle.len())
         .position(|window| window == needle)
 }
-

@@ -2,15 +2,14 @@
 //! [`PeerCtl`]: a peer that `tests/peers/peerctl.py` starts and stops by its PID.
 
 use std::fs::{self, File};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::os::unix::process::CommandExt as _;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::{loopback, repo};
 use std::net::TcpStream;
-
 
 /// A running peer. Dropping it stops it: SIGTERM to its process group (uWSGI's master then
 /// buries its workers itself), SIGKILL to the group after 5 s, and the leader is always reaped.
@@ -136,7 +135,6 @@ pub fn stop_all(mut peers: Vec<Peer>) {
     drop(peers);
 }
 
-
 /// A peer of `tests/peers/peerctl.py` (uWSGI, pyuwsgi, gunicorn's workers, nginx, Apache,
 /// lighttpd, uWSGI's http router, uwsgi-tools' proxy) in its own directory; dropping it runs
 /// `peerctl.py stop`, which stops it by its PID (SIGTERM, then SIGKILL to its group).
@@ -150,7 +148,12 @@ pub struct PeerCtl {
 impl PeerCtl {
     /// `peerctl.py start PEER --dir DIR --port PORT [--upstream U] [--app APP]` on a free
     /// port; `Err` with peerctl's output when it does not start (not installed, say).
-    pub fn start(peer: &str, dir: &Path, upstream: Option<u16>, app: Option<&str>) -> Result<PeerCtl, String> {
+    pub fn start(
+        peer: &str,
+        dir: &Path,
+        upstream: Option<u16>,
+        app: Option<&str>,
+    ) -> Result<PeerCtl, String> {
         let port = crate::free_port();
         let dir = dir.join(peer);
         let mut command = Command::new("python3");
@@ -167,7 +170,10 @@ impl PeerCtl {
         if let Some(app) = app {
             command.args(["--app", app]);
         }
-        let output = command.stdin(Stdio::null()).output().map_err(|e| format!("python3: {e}"))?;
+        let output = command
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("python3: {e}"))?;
         if !output.status.success() {
             return Err(format!(
                 "peerctl start {peer} failed: {}{}",
@@ -175,7 +181,11 @@ impl PeerCtl {
                 String::from_utf8_lossy(&output.stderr)
             ));
         }
-        Ok(PeerCtl { name: peer.to_owned(), dir, port })
+        Ok(PeerCtl {
+            name: peer.to_owned(),
+            dir,
+            port,
+        })
     }
 
     /// `127.0.0.1:PORT`.

@@ -23,7 +23,9 @@ pub fn example(name: &str) -> &'static Path {
         .iter()
         .position(|(_, known)| *known == name)
         .unwrap_or_else(|| panic!("example `{name}` is not in support::EXAMPLES"));
-    let package = EXAMPLES.get(index).map_or("uwsgi-codec", |(package, _)| package);
+    let package = EXAMPLES
+        .get(index)
+        .map_or("uwsgi-codec", |(package, _)| package);
     BUILT[index].get_or_init(|| build_example(package, name))
 }
 
@@ -110,15 +112,29 @@ pub fn uwsgi_cli() -> &'static Path {
             return PathBuf::from(path);
         }
         let exe = std::env::current_exe().expect("the test binary's path");
-        let profile = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+        let profile = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps");
         let target = profile.parent().expect("target/<profile>");
         let status = Command::new(env!("CARGO"))
             .current_dir(repo())
-            .args(["build", "--quiet", "-p", "uwsgi-cli", "--bin", "uwsgi", "--target-dir"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "uwsgi-cli",
+                "--bin",
+                "uwsgi",
+                "--target-dir",
+            ])
             .arg(target)
             .status()
             .expect("run cargo build");
-        assert!(status.success(), "cargo build -p uwsgi-cli failed ({status})");
+        assert!(
+            status.success(),
+            "cargo build -p uwsgi-cli failed ({status})"
+        );
         profile.join("uwsgi")
     })
 }
@@ -236,4 +252,3 @@ pub fn nginx_errors(error_log: &Path) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
-
