@@ -13,7 +13,7 @@ use crate::{Peer, django_venv, free_port, repo, tool, utf8, uwsgi_binary};
 
 /// The workspace's examples the tests run, as (package, example); each has its own
 /// once-per-process build below.
-const EXAMPLES: [(&str, &str); 1] = [("uwsgi-service", "proxy")];
+const EXAMPLES: [(&str, &str); 2] = [("uwsgi-service", "proxy"), ("uwsgi-service", "axum")];
 
 /// The crate's example `name`, built by `cargo build --example NAME` on its first use in this
 /// process: `cargo test --test X` builds no examples, so the binary could be missing or stale.

@@ -272,8 +272,21 @@ async fn graceful_shutdown_completes_the_request_in_flight() {
     assert_eq!(after.status, 502, "no longer accepting");
 }
 
+#[test]
+fn the_axum_example_behind_nginx() {
+    let dir = Scratch::new("service_nginx_example");
+    let (_app, addr) = uwsgi_test_support::start_example(&dir, "axum", "axum", &["127.0.0.1:0"]);
+    let (_nginx, port, error_log) = nginx_in_front(&dir, &addr);
+    let reply = curl(&format!("http://127.0.0.1:{port}/"), &[]);
+    assert_eq!(reply.status, 200, "{}", reply.head);
+    assert_eq!(reply.text(), "Hello from axum behind uwsgi_pass\n");
+    let reply = curl(&format!("http://127.0.0.1:{port}/hello/nginx"), &[]);
+    assert_eq!(reply.text(), "Hello, nginx!\n");
+    assert_eq!(nginx_errors(&error_log), Vec::<String>::new());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unix_socket_and_the_axum_example_lines() {
+async fn a_unix_socket_behind_nginx() {
     let dir = Scratch::new("service_nginx_unix");
     let socket = dir.join("app.sock");
     let listener = tokio::net::UnixListener::bind(&socket).expect("bind a unix socket");
