@@ -9,24 +9,13 @@ use std::hint::black_box;
 
 use bytes::BytesMut;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use tokio_util::codec::{Decoder, Encoder};
-use uwsgi_codec::{ClientCodec, Frame, MAX_DATASIZE, PacketBuilder, Parser, ServerCodec};
+use tokio_util::codec::Encoder;
+use uwsgi_codec::codec::{ClientCodec, ClientMessage, ServerCodec};
+use uwsgi_codec::{MAX_DATASIZE, PacketBuilder, Parser};
 
 use common::{floor_walk, parse_visit};
 
-/// Decodes every frame in `src`, visiting every pair of every packet as a server building
-/// its environment does: returns the sum of key and value lengths plus the frame count.
-fn drain(codec: &mut ServerCodec, src: &mut BytesMut) -> usize {
-    let mut acc = 0;
-    loop {
-        match codec.decode(src) {
-            Ok(Some(Frame::Packet(packet))) => acc += common::visit(&packet.view()),
-            Ok(Some(_)) => acc += 1,
-            Ok(None) => return acc,
-            Err(err) => panic!("bench input does not decode: {err}"),
-        }
-    }
-}
+use common::drain;
 
 fn server_pipelined(c: &mut Criterion) {
     let stream = common::pipelined();
@@ -36,7 +25,7 @@ fn server_pipelined(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("crate", "pipelined"), |b| {
         b.iter_batched_ref(
             || {
-                let codec = ServerCodec::new().persistent(true);
+                let codec = ServerCodec::new().with_persistent(true);
                 (codec, BytesMut::from(&stream[..]))
             },
             |(codec, src)| drain(codec, src),
@@ -99,14 +88,14 @@ fn client_encode(c: &mut Criterion) {
     let inputs: [(&str, &[u8]); 2] = [("nginx_get", common::NGINX_GET), ("small", &small)];
     for (name, wire) in inputs {
         let pairs = common::pairs(wire);
-        let builder = PacketBuilder::new(0).vars(pairs.iter().copied());
+        let builder = PacketBuilder::new(0).with_vars(&pairs);
         let mut codec = ClientCodec::new();
         group.throughput(Throughput::Bytes(wire.len() as u64));
         group.bench_with_input(BenchmarkId::new("crate", name), &builder, |b, builder| {
             b.iter(|| {
                 let dst = black_box(&mut dst);
                 dst.clear();
-                match codec.encode(black_box(builder), dst) {
+                match codec.encode(ClientMessage::Packet(black_box(builder)), dst) {
                     Ok(()) => dst.len(),
                     Err(err) => panic!("bench request does not encode: {err}"),
                 }

@@ -20,8 +20,8 @@ fn inputs() -> Vec<(&'static str, Vec<u8>)> {
         .collect()
 }
 
-fn builder<'a>(pairs: &[(&'a [u8], &'a [u8])]) -> PacketBuilder<'a> {
-    PacketBuilder::new(0).vars(pairs.iter().copied())
+fn builder<'a>(pairs: &'a [(&'a [u8], &'a [u8])]) -> PacketBuilder<'a> {
+    PacketBuilder::new(0).with_vars(pairs)
 }
 
 fn encode(c: &mut Criterion) {
@@ -43,7 +43,7 @@ fn encode(c: &mut Criterion) {
             b.iter(|| {
                 let buf = black_box(&mut buf);
                 buf.clear();
-                let builder = PacketBuilder::new(0).vars(black_box(pairs).iter().copied());
+                let builder = PacketBuilder::new(0).with_vars(black_box(pairs));
                 builder.encode(buf).unwrap_or(0)
             })
         });

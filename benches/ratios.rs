@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use uwsgi_codec::{Header, MAX_DATASIZE, PacketBuilder, Parser, Status};
 
+use common::plain as plain_rust;
+
 use common::{floor_header, floor_walk, parse_lookup, parse_lookup_one_pass, parse_visit};
 
 /// How long one timed batch aims to take.
@@ -109,18 +111,25 @@ fn ratios() {
     let parser = Parser::new();
     let workloads = common::workloads();
     for w in &workloads {
-        let target = match w.name {
-            "nginx_get" | "pipelined" => Some(1.6),
-            "many_small" => Some(1.8),
-            _ => None,
-        };
         let bytes = w.bytes.as_slice();
         ratio(
             &format!("parse+visit {}", w.name),
-            target,
+            None,
             1,
             plain(|| parse_visit(&parser, black_box(bytes))),
             plain(|| floor_walk(black_box(bytes))),
+        );
+    }
+    // The plain safe parser a user could write in 30 lines: the crate must not lose to it.
+    let mut slots = vec![(&[][..], &[][..]); plain_rust::CAPACITY];
+    for w in &workloads {
+        let bytes = w.bytes.as_slice();
+        ratio(
+            &format!("parse+visit {} vs a plain safe parser", w.name),
+            Some(1.0),
+            1,
+            plain(|| parse_visit(&parser, black_box(bytes))),
+            plain(|| plain_rust::parse_visit(black_box(bytes), &mut slots)),
         );
     }
 
@@ -141,7 +150,7 @@ fn ratios() {
     );
 
     let pairs = common::pairs(get);
-    let builder = PacketBuilder::new(0).vars(pairs.iter().copied());
+    let builder = PacketBuilder::new(0).with_vars(&pairs);
     assert_eq!(builder.to_vec().ok().as_deref(), Some(get));
     let mut buf = BytesMut::with_capacity(4 + MAX_DATASIZE);
     let mut floor_buf = BytesMut::with_capacity(4 + MAX_DATASIZE);
@@ -159,6 +168,23 @@ fn ratios() {
             buf.clear();
             buf.extend_from_slice(black_box(get));
             buf.len()
+        }),
+    );
+    let mut plain_buf = Vec::with_capacity(4 + MAX_DATASIZE);
+    ratio(
+        "encode nginx_get (fresh builder, reused BytesMut) vs a plain safe encoder",
+        Some(1.0),
+        1,
+        plain(|| {
+            let buf = black_box(&mut buf);
+            buf.clear();
+            let builder = PacketBuilder::new(0).with_vars(black_box(&pairs));
+            builder.encode(buf).unwrap_or(0)
+        }),
+        plain(|| {
+            let buf = black_box(&mut plain_buf);
+            buf.clear();
+            plain_rust::encode(0, 0, black_box(&pairs), buf)
         }),
     );
     let mut slice = vec![0u8; 4 + MAX_DATASIZE];
@@ -197,39 +223,65 @@ fn ratios() {
 
 #[cfg(feature = "codec")]
 fn codec_line(parser: &Parser) {
-    use tokio_util::codec::Decoder;
-    use uwsgi_codec::{Frame, ServerCodec};
+    use uwsgi_codec::codec::ServerCodec;
 
     let stream = common::pipelined();
     let requests = common::PIPELINED_REQUESTS as u64;
     let codec_batch = |n: u64| {
         let mut inputs: Vec<_> = (0..n)
             .map(|_| {
-                let codec = ServerCodec::new().persistent(true);
+                let codec = ServerCodec::new().with_persistent(true);
                 (codec, BytesMut::from(&stream[..]))
             })
             .collect();
         let start = Instant::now();
         for (codec, src) in &mut inputs {
-            let mut acc = 0;
-            loop {
-                match codec.decode(src) {
-                    Ok(Some(Frame::Packet(packet))) => acc += common::visit(&packet.view()),
-                    Ok(Some(_)) => acc += 1,
-                    Ok(None) => break,
-                    Err(err) => panic!("bench input does not decode: {err}"),
-                }
-            }
-            black_box(acc);
+            black_box(common::drain(codec, src));
         }
         start.elapsed()
     };
     ratio(
         "server codec pipelined per request vs core parse+visit",
-        Some(1.3),
+        Some(1.1),
         requests,
         codec_batch,
         plain(|| parse_visit(parser, black_box(&stream))),
+    );
+
+    // One request fed one byte per read, against the same request in one read.
+    let wire = common::NGINX_GET;
+    let bytewise = |n: u64| {
+        let mut inputs: Vec<_> = (0..n)
+            .map(|_| (ServerCodec::new(), BytesMut::with_capacity(wire.len())))
+            .collect();
+        let start = Instant::now();
+        for (codec, src) in &mut inputs {
+            let mut acc = 0;
+            for &byte in black_box(wire) {
+                src.extend_from_slice(&[byte]);
+                acc += common::drain(codec, src);
+            }
+            black_box(acc);
+        }
+        start.elapsed()
+    };
+    let one_shot = |n: u64| {
+        let mut inputs: Vec<_> = (0..n)
+            .map(|_| (ServerCodec::new(), BytesMut::with_capacity(wire.len())))
+            .collect();
+        let start = Instant::now();
+        for (codec, src) in &mut inputs {
+            src.extend_from_slice(black_box(wire));
+            black_box(common::drain(codec, src));
+        }
+        start.elapsed()
+    };
+    ratio(
+        "server decode nginx_get fed 1 byte per call vs one call",
+        Some(3.0),
+        1,
+        bytewise,
+        one_shot,
     );
 }
 

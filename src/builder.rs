@@ -4,7 +4,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 use bytes::{BufMut, BytesMut};
 
-use crate::body::{CONTENT_LENGTH, Digits, length_of, parse_length};
+#[cfg(feature = "codec")]
+use crate::body::length_of;
+use crate::body::{CONTENT_LENGTH, Digits, parse_length};
 use crate::error::{Error, Field};
 use crate::header::{HEADER_LEN, Header, MAX_DATASIZE};
 use crate::magic::MagicPolicy;
@@ -233,11 +235,13 @@ impl<'a> PacketBuilder<'a> {
     }
 
     /// Whether raw bytes were appended (rule E6): the block may not be what its kind says.
+    #[cfg(feature = "codec")]
     pub(crate) fn has_raw(&self) -> bool {
         self.parts.list.iter().any(|p| matches!(p, Part::Raw(_)))
     }
 
     /// Every piece, in order (off the hot path: `plan` and `write` loop over the two lists).
+    #[cfg(feature = "codec")]
     fn parts(&self) -> impl Iterator<Item = Part<'a>> + '_ {
         let pairs = self.parts.pairs.iter().map(|&(k, v)| Part::Var(k, v));
         pairs.chain(self.parts.list.iter().copied())
@@ -246,6 +250,7 @@ impl<'a> PacketBuilder<'a> {
     /// The body length the packet frames: the one given to
     /// [`with_body_len`](Self::with_body_len), else what its own `key` vars say (rules C1
     /// to C3). `key` is the var that frames the body for this packet's kind.
+    #[cfg(feature = "codec")]
     pub(crate) fn framed_body_len(&self, key: &[u8]) -> Result<u64, Error> {
         if let Some(len) = self.body_len {
             return Ok(len);
@@ -255,11 +260,11 @@ impl<'a> PacketBuilder<'a> {
             *offset += part_len(part, None);
             Some((at, part))
         });
-        let vars = offsets.filter_map(|(at, part)| match part {
-            Part::Var(k, v) => Some((at, k, v)),
+        let named = offsets.filter_map(|(at, part)| match part {
+            Part::Var(k, v) if k == key => Some((at, v)),
             _ => None,
         });
-        length_of(vars, key)
+        length_of(named, key.len())
     }
 
     /// Checks every length and works out the block length, writing nothing.
@@ -525,6 +530,7 @@ impl Writer<'_, '_> {
 }
 
 /// The bytes a piece takes in the block, with `CONTENT_LENGTH` as it will be written.
+#[cfg(feature = "codec")]
 #[inline(always)]
 fn part_len(part: Part<'_>, digits: Option<&Digits>) -> usize {
     match part {

@@ -14,7 +14,17 @@
 
 extern crate alloc;
 
-// The core: no I/O, no_std + alloc. Each module imports only the ones listed before it.
+// The core: no I/O, no_std + alloc. A module imports only modules of the rows above its own:
+//   escape, status      printing bytes; the outcome of parsing input that may be partial
+//   modifier, header    what modifier1 and modifier2 mean; the 4-byte header
+//   sniff, magic        foreign preambles; UWSGI_* vars
+//   error               the core error
+//   wire, body          length-prefixed fields; the body length (CONTENT_LENGTH)
+//   vars, array         the two block grammars (vars indexed by their validating walk)
+//   packet, owned       the borrowed and the owned packet
+//   parser, builder     decoding settings and steps; the encoder
+// The layers import the core and nothing above themselves: cgi and reply the core only,
+// codec the core, http the core, cgi and reply.
 mod array;
 mod body;
 mod builder;

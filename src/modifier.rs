@@ -132,7 +132,10 @@ impl Modifier1 {
     pub fn is_request_family(self, modifier2: u8) -> bool {
         match self {
             Modifier1::RPC => (2..=4).contains(&modifier2),
-            Modifier1(m1) => NOT_REQUEST_FAMILY[usize::from(m1 >> 6)] & (1 << (m1 & 63)) == 0,
+            Modifier1(m1) => {
+                let word = NOT_REQUEST_FAMILY.get(usize::from(m1 >> 6)).copied();
+                word.unwrap_or(0) & (1 << (m1 & 63)) == 0
+            }
         }
     }
 }

@@ -5,9 +5,13 @@ use bytes::Bytes;
 use crate::array::Array;
 use crate::error::Error;
 use crate::header::{HEADER_LEN, Header};
+#[cfg(feature = "codec")]
+use crate::modifier::BlockKind;
 use crate::modifier::{Modifier1, PacketKind};
 use crate::packet::{Block, PacketRef, Shape};
 use crate::vars::Vars;
+#[cfg(feature = "codec")]
+use crate::vars::{Index, VarsRules};
 
 /// A complete, validated packet that owns its bytes: one [`Bytes`], shared, never copied.
 ///
@@ -52,6 +56,25 @@ impl Packet {
     pub(crate) fn from_view(buf: &Bytes, view: &PacketRef<'_>) -> Packet {
         let bytes = buf.slice_ref(view.as_bytes());
         Packet::new(bytes, view.header(), view.kind(), view.block().shape())
+    }
+
+    /// Validates the block in place, as `kind` says (rule H5): the decoder's path, which builds
+    /// the packet where it will stay and copies no index.
+    #[inline(always)]
+    #[cfg(feature = "codec")]
+    pub(crate) fn validate(&mut self, rules: &VarsRules) -> Result<(), Error> {
+        let block = self.bytes.get(HEADER_LEN..).unwrap_or_default();
+        match self.kind.block {
+            BlockKind::Vars => {
+                self.shape = Shape::Vars(Index::EMPTY);
+                if let Shape::Vars(index) = &mut self.shape {
+                    index.validate(block, rules)?;
+                }
+            }
+            BlockKind::Array => self.shape = Shape::Array(Array::parse(block)?.len()),
+            BlockKind::Raw => self.shape = Shape::Raw,
+        }
+        Ok(())
     }
 
     /// The borrowed form of this packet.

@@ -3,7 +3,6 @@
 use bytes::BufMut;
 
 use crate::array::Array;
-use crate::body::length_of;
 use crate::error::Error;
 use crate::header::{HEADER_LEN, Header};
 use crate::modifier::{Modifier1, PacketKind};
@@ -33,7 +32,7 @@ impl Block<'_> {
     /// The body length that follows a packet of `kind` with this block (PROTOCOL.md §5).
     pub(crate) fn body_len(&self, kind: PacketKind) -> Result<u64, Error> {
         match (kind.body.length_key(), self) {
-            (Some(key), Block::Vars(vars)) => length_of(vars.iter_with_offsets(), key),
+            (Some(key), Block::Vars(vars)) => vars.length_var(key),
             _ => Ok(0),
         }
     }

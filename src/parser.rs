@@ -8,10 +8,12 @@ use crate::array::Array;
 use crate::error::Error;
 use crate::header::{HEADER_LEN, Header};
 use crate::magic::MagicPolicy;
-use crate::modifier::{BlockKind, Direction, PacketKind};
+use crate::modifier::{BlockKind, Direction, Modifier1, PacketKind};
 use crate::owned::Packet;
+#[cfg(feature = "codec")]
+use crate::packet::Shape;
 use crate::packet::{Block, PacketRef};
-use crate::sniff::{ForeignProtocol, sniff};
+use crate::sniff::{ForeignProtocol, may_start_foreign, sniff};
 use crate::status::Status;
 use crate::vars::{Vars, VarsRules};
 
@@ -169,13 +171,37 @@ impl Parser {
     /// # Errors
     ///
     /// `ForeignProtocol` or `TooLarge`.
-    #[inline]
+    #[inline(always)]
     pub fn parse_header(&self, buf: &[u8]) -> Result<Status<Header>, Error> {
-        let header = match Header::parse(buf) {
-            Status::Complete(header) => header,
-            Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
+        let Some(&[modifier1, low, high, modifier2]) = buf.first_chunk::<4>() else {
+            return Ok(Status::Incomplete(HEADER_LEN - buf.len()));
         };
-        if let Some(protocol) = self.foreign(buf) {
+        let header = Header::new(
+            Modifier1(modifier1),
+            u16::from_le_bytes([low, high]),
+            modifier2,
+        );
+        // One table lookup and one comparison on the common path; the rest only when the first
+        // byte could start a foreign preamble or the datasize is over the limit.
+        let suspect = self.foreign_check
+            && (may_start_foreign(modifier1) || !self.foreign_patterns.is_empty());
+        if suspect || header.datasize > self.max_datasize {
+            self.refuse_header(header)?;
+        }
+        Ok(Status::Complete(header))
+    }
+
+    /// The error for a header that `parse_header` suspects: a foreign preamble (rule F1) or a
+    /// datasize over the limit (rule H3), in that order; `Ok` if neither holds after all.
+    #[cold]
+    #[inline(never)]
+    fn refuse_header(&self, header: Header) -> Result<(), Error> {
+        let four = header.to_bytes();
+        let foreign = match sniff(&four) {
+            None if self.foreign_patterns.contains(&four) => Some(ForeignProtocol::Custom(four)),
+            found => found,
+        };
+        if let Some(protocol) = foreign.filter(|_| self.foreign_check) {
             let (modifier1, datasize) = (header.modifier1.0, header.datasize);
             return Err(Error::ForeignProtocol {
                 protocol,
@@ -187,22 +213,7 @@ impl Parser {
             let (len, max) = (usize::from(header.datasize), self.max_datasize());
             return Err(Error::TooLarge { len, max });
         }
-        Ok(Status::Complete(header))
-    }
-
-    #[inline]
-    fn foreign(&self, buf: &[u8]) -> Option<ForeignProtocol> {
-        if !self.foreign_check {
-            return None;
-        }
-        let four = buf.first_chunk::<4>()?;
-        match sniff(four) {
-            None if !self.foreign_patterns.is_empty() => self
-                .foreign_patterns
-                .contains(four)
-                .then_some(ForeignProtocol::Custom(*four)),
-            found => found,
-        }
+        Ok(())
     }
 
     /// Parses the packet at the start of `buf` (rules H1 to H5), in one walk of its block.
@@ -258,11 +269,15 @@ impl Parser {
         buf: &'a [u8],
         packet: &mut PacketRef<'a>,
     ) -> Result<Status<usize>, Error> {
-        let header = match self.parse_header(buf)? {
-            Status::Complete(header) => header,
-            Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
+        let header = match self.parse_header(buf) {
+            Ok(Status::Complete(header)) => header,
+            other => {
+                *packet = PacketRef::empty();
+                return other.map(|status| status.map(|_| 0));
+            }
         };
         let Some(wire) = buf.get(..header.packet_len()) else {
+            *packet = PacketRef::empty();
             return Ok(Status::Incomplete(header.packet_len() - buf.len()));
         };
         let kind = self.kind_of(&header);
@@ -287,18 +302,6 @@ impl Parser {
             return Err(err);
         }
         Ok(Status::Complete(wire.len()))
-    }
-
-    /// Validates the block of `wire`, a whole packet whose header has been checked (rule H5),
-    /// as `kind` says, indexing a vars block.
-    #[inline(always)]
-    fn block<'a>(&self, kind: PacketKind, wire: &'a [u8]) -> Result<Block<'a>, Error> {
-        let bytes = wire.get(HEADER_LEN..).unwrap_or_default();
-        Ok(match kind.block {
-            BlockKind::Vars => Block::Vars(Vars::validate(bytes, &self.vars)?),
-            BlockKind::Array => Block::Array(Array::parse(bytes)?),
-            BlockKind::Raw => Block::Raw(bytes),
-        })
     }
 
     /// Parses `buf` as everything there is (a file, a closed connection): a packet at its
@@ -351,10 +354,12 @@ impl Parser {
 
     /// The packet in `frame`, exactly one whole packet whose header `parse_header` accepted:
     /// the decoder's path, which keeps `frame` as the packet's memory.
+    #[inline]
+    #[cfg(feature = "codec")]
     pub(crate) fn parse_frame(&self, header: Header, frame: Bytes) -> Result<Packet, Error> {
-        let kind = self.kind_of(&header);
-        let shape = self.block(kind, &frame)?.shape();
-        Ok(Packet::new(frame, header, kind, shape))
+        let mut packet = Packet::new(frame, header, self.kind_of(&header), Shape::Raw);
+        packet.validate(&self.vars)?;
+        Ok(packet)
     }
 }
 

@@ -100,11 +100,17 @@ pub fn sniff(buf: &[u8]) -> Option<ForeignProtocol> {
     let &[b0, b1, b2, b3, ..] = buf else {
         return None;
     };
-    // Most headers start with a byte no pattern starts with (0 for WSGI): one table lookup.
-    if !STARTS_A_PATTERN[usize::from(b0)] {
+    if !may_start_foreign(b0) {
         return None;
     }
     sniff_four([b0, b1, b2, b3])
+}
+
+/// Whether a foreign preamble can start with this byte. Most headers start with a byte no
+/// pattern starts with (0 for WSGI), so a decoder asks this first: one table lookup.
+#[inline(always)]
+pub(crate) fn may_start_foreign(b0: u8) -> bool {
+    STARTS_A_PATTERN.get(usize::from(b0)) == Some(&true)
 }
 
 /// The first bytes of the patterns below.

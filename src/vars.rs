@@ -9,7 +9,7 @@
 use crate::body::{CONTENT_LENGTH, length_of};
 use crate::error::{Error, Field};
 use crate::escape::Escaped;
-use crate::header::HEADER_LEN;
+use crate::header::{HEADER_LEN, MAX_DATASIZE};
 use crate::magic::MagicPolicy;
 use crate::wire::prefixed;
 
@@ -26,10 +26,24 @@ pub(crate) struct Index {
 }
 
 impl Index {
-    const EMPTY: Index = Index {
+    pub(crate) const EMPTY: Index = Index {
         count: 0,
         lens: [0; INDEXED],
     };
+
+    /// Validates `block` and records what this index keeps, in place (rules V1 to V10 and
+    /// `rules`); on an error the index says nothing of the block.
+    #[inline(always)]
+    pub(crate) fn validate(&mut self, block: &[u8], rules: &VarsRules) -> Result<(), Error> {
+        if let Some(count) = walk(block, &mut self.lens) {
+            self.count = count as u32;
+            if rules.is_default() || rules.admit(&Vars::indexed(block, *self)) {
+                return Ok(());
+            }
+        }
+        self.count = 0;
+        Err(fault(block, rules))
+    }
 
     /// The lengths recorded, one entry per indexed pair.
     #[inline]
@@ -75,6 +89,17 @@ impl VarsRules {
 /// that overruns the block moves `pos` past its end; the loop stops and `pos == len` fails.
 #[inline(always)]
 fn walk(block: &[u8], lens: &mut [u32]) -> Option<usize> {
+    // A packet's block is at most 65535 bytes: knowing it, the compiler drops the overflow
+    // checks of the offset arithmetic. A longer bare block takes the same walk without it.
+    if block.len() <= MAX_DATASIZE {
+        walk_block(block, lens)
+    } else {
+        walk_block(block, lens)
+    }
+}
+
+#[inline(always)]
+fn walk_block(block: &[u8], lens: &mut [u32]) -> Option<usize> {
     let mut pos = 0;
     let mut indexed = 0;
     for slot in lens.iter_mut() {
@@ -218,18 +243,7 @@ impl<'a> Vars<'a> {
     /// Validates the block into `self` in place, as `validate` does: no copy of the index.
     #[inline(always)]
     pub(crate) fn validate_into(&mut self, rules: &VarsRules) -> Result<(), Error> {
-        let block = self.block;
-        match walk(block, &mut self.index.lens) {
-            Some(count) => {
-                self.index.count = count as u32;
-                if rules.is_default() || rules.admit(self) {
-                    return Ok(());
-                }
-            }
-            None => self.index.count = 0,
-        }
-        self.index.count = 0;
-        Err(fault(block, rules))
+        self.index.validate(self.block, rules)
     }
 
     /// The block, not validated yet: what `validate_into` fills in place.
@@ -334,9 +348,18 @@ impl<'a> Vars<'a> {
         &self,
         key: K,
     ) -> impl Iterator<Item = &'a [u8]> + use<'_, 'a, K> {
-        self.iter()
-            .filter(move |(k, _)| *k == key.as_ref())
-            .map(|(_, v)| v)
+        self.named(key).map(|(_, value)| value)
+    }
+
+    /// The pairs with this exact key, as (offset of the pair, value), in wire order. The
+    /// index gives each key's length: pairs with a key of another length are not compared.
+    #[inline]
+    fn named<K: AsRef<[u8]>>(
+        &self,
+        key: K,
+    ) -> impl Iterator<Item = (usize, &'a [u8])> + use<'_, 'a, K> {
+        let mut iter = self.iter();
+        core::iter::from_fn(move || iter.next_named(key.as_ref()))
     }
 
     /// The last value of `key` as UTF-8: `None` if absent, `Some(Err)` if not UTF-8.
@@ -383,7 +406,7 @@ impl<'a> Vars<'a> {
     ///
     /// As [`Vars::content_length`].
     pub fn length_var(&self, key: &[u8]) -> Result<u64, Error> {
-        length_of(self.iter_with_offsets(), key)
+        length_of(self.named(key), key.len())
     }
 }
 
@@ -446,6 +469,35 @@ fn split_indexed(bytes: &[u8], lens: u32) -> Option<(&[u8], &[u8], &[u8])> {
 }
 
 impl<'a> VarsIter<'_, 'a> {
+    /// The next pair whose key is `key`: the offset of the pair and the value.
+    #[inline]
+    fn next_named(&mut self, key: &[u8]) -> Option<(usize, &'a [u8])> {
+        loop {
+            let at = HEADER_LEN + self.len - self.rest.len();
+            match self.lens.next() {
+                Some(&lens) => {
+                    let klen = (lens & 0xffff) as usize;
+                    let (pair, rest) = self
+                        .rest
+                        .split_at_checked(4 + klen + (lens >> 16) as usize)?;
+                    self.rest = rest;
+                    if klen == key.len() && pair.get(2..2 + klen) == Some(key) {
+                        return Some((at, pair.get(4 + klen..)?));
+                    }
+                }
+                None if self.walked > 0 => {
+                    self.walked -= 1;
+                    let (k, value, rest) = split_walked(self.rest)?;
+                    self.rest = rest;
+                    if k == key {
+                        return Some((at, value));
+                    }
+                }
+                None => return None,
+            }
+        }
+    }
+
     /// The next pair with the offset of its key length from the header's first byte.
     #[inline]
     fn next_at(&mut self) -> Option<(usize, &'a [u8], &'a [u8])> {
@@ -619,6 +671,36 @@ mod tests {
         assert_eq!(
             indexed_vars(&block, &rules),
             Err(Error::MagicVar { offset: 4 })
+        );
+    }
+
+    #[test]
+    fn the_body_length_reads_the_framing_var_once_twice_or_not_at_all() {
+        let once = [kv(b"A", b""), kv(b"CONTENT_LENGTH", b"12"), kv(b"B", b"")].concat();
+        assert_eq!(Vars::parse(&once).and_then(|v| v.content_length()), Ok(12));
+        let twice = [kv(b"CONTENT_LENGTH", b"3"), kv(b"CONTENT_LENGTH", b"03")].concat();
+        assert_eq!(
+            Vars::parse(&twice).and_then(|v| v.content_length()),
+            Err(Error::ConflictingContentLength {
+                first: 3,
+                second: 3,
+                offset: 23
+            })
+        );
+        let none = kv(b"CONTENT_TYPE", b"x");
+        assert_eq!(Vars::parse(&none).and_then(|v| v.content_length()), Ok(0));
+        let size = [kv(b"size", b"9"), kv(b"CONTENT_LENGTH", b"4")].concat();
+        assert_eq!(
+            Vars::parse(&size).and_then(|v| v.length_var(b"size")),
+            Ok(9)
+        );
+        let bad = kv(b"CONTENT_LENGTH", b"4x");
+        assert_eq!(
+            Vars::parse(&bad).and_then(|v| v.content_length()),
+            Err(Error::InvalidContentLength {
+                offset: 23,
+                reason: crate::ContentLengthFault::NotDigit
+            })
         );
     }
 

@@ -1,30 +1,52 @@
 //! Feature `http`: vars → `http::request::Parts` → vars, on every real nginx capture and on
-//! each mapping rule, and the conversion errors.
+//! each mapping rule, with each `RequestConfig`, and the conversion errors.
 #![cfg(feature = "http")]
-
-mod support;
 
 use std::net::SocketAddr;
 
 use http::request::Parts;
 use http::{Method, Request, Version};
 use serde_json::Value;
-use support::UWSGI_PARAMS;
+use uwsgi_codec::cgi::{CgiMapping, ContentHeaders, RepeatedHeaders, Underscores};
+use uwsgi_codec::http::{
+    Error, HostVar, HttpPart, RequestConfig, RequestVars, RequestVarsConfig, TargetSource,
+    TransferEncoding, UriForm, request, request_parts,
+};
 use uwsgi_codec::{
-    CgiMapping, ContentHeaders, Error, Escaped, HostVar, HttpPart, PacketBuilder, PacketRef,
-    RepeatedHeaders, RequestVars, RequestVarsConfig, Underscores, magic_class, request,
-    request_parts,
+    ContentLengthFault, Escaped, MagicPolicy, PacketBuilder, PacketRef, magic_class,
 };
 
-/// `assert_err!(err => pattern)` is `assert!(matches!(err, pattern), "{err:?}")`.
-macro_rules! assert_err {
-    ($err:expr => $($pattern:tt)+) => {{
-        let err = &$err;
-        assert!(matches!(*err, $($pattern)+), "{err:?}");
-    }};
-}
-
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+/// A list of pairs, as a table row gives it.
+type Input<'a> = &'a [(&'a [u8], &'a [u8])];
+
+/// The 13 params of nginx's `uwsgi_params`, in order, as plain HTTP sends them (`HTTPS` is
+/// `if_not_empty`: absent).
+const UWSGI_PARAMS: [&str; 13] = [
+    "QUERY_STRING",
+    "REQUEST_METHOD",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "REQUEST_URI",
+    "PATH_INFO",
+    "DOCUMENT_ROOT",
+    "SERVER_PROTOCOL",
+    "REQUEST_SCHEME",
+    "REMOTE_ADDR",
+    "REMOTE_PORT",
+    "SERVER_PORT",
+    "SERVER_NAME",
+];
+
+/// The defaults: `PATH_INFO`, origin form.
+const DEFAULT: RequestConfig = RequestConfig::new();
+/// The client's `REQUEST_URI`, origin form.
+const RAW: RequestConfig = RequestConfig::new().with_target_source(TargetSource::RequestUri);
+/// `PATH_INFO`, absolute form.
+const ABSOLUTE: RequestConfig = RequestConfig::new().with_uri_form(UriForm::Absolute);
+/// Every combination of the settings.
+const EVERY_CONFIG: [RequestConfig; 4] =
+    [DEFAULT, RAW, ABSOLUTE, RAW.with_uri_form(UriForm::Absolute)];
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -72,6 +94,14 @@ fn captures() -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+fn capture(wanted: &str) -> Vec<u8> {
+    captures()
+        .into_iter()
+        .find(|(name, _)| name == wanted)
+        .unwrap_or_else(|| panic!("capture {wanted}"))
+        .1
+}
+
 fn show(pairs: &[(Vec<u8>, Vec<u8>)]) -> String {
     pairs
         .iter()
@@ -79,21 +109,36 @@ fn show(pairs: &[(Vec<u8>, Vec<u8>)]) -> String {
         .collect()
 }
 
-/// Builds a packet from `pairs`, parses it and converts its vars.
-fn parts_of(pairs: &[(&[u8], &[u8])]) -> Result<Parts, Error> {
+fn get<'p>(pairs: &'p Pairs, key: &str) -> Option<&'p [u8]> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key.as_bytes())
+        .map(|(_, v)| v.as_slice())
+}
+
+/// Builds a packet from `pairs`, parses it and converts its vars with `config`.
+fn parts_with(config: RequestConfig, pairs: &[(&[u8], &[u8])]) -> Result<Parts, Error> {
     let wire = PacketBuilder::new(0)
-        .vars(pairs.iter().copied())
+        .with_vars(pairs)
         .to_vec()
         .expect("encodable");
     let packet = PacketRef::parse(&wire)
         .expect("valid")
         .complete()
         .expect("whole");
-    request_parts(&packet.vars().expect("vars"))
+    config.parts(packet.vars().expect("vars"))
 }
 
 fn parts(pairs: &[(&[u8], &[u8])]) -> Parts {
-    parts_of(pairs).unwrap_or_else(|e| panic!("{e}"))
+    parts_with(DEFAULT, pairs).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn reparse(wire: &[u8]) -> PacketRef<'_> {
+    PacketRef::parse(wire)
+        .expect("valid")
+        .complete()
+        .expect("whole")
 }
 
 fn addr(text: &str) -> SocketAddr {
@@ -110,6 +155,10 @@ fn keys(vars: &RequestVars) -> Vec<String> {
         .collect()
 }
 
+fn header_names(parts: &Parts) -> Vec<&str> {
+    parts.headers.keys().map(|k| k.as_str()).collect()
+}
+
 fn assert_no_magic(vars: &RequestVars, ctx: &str) {
     for (key, _) in vars.pairs() {
         assert_eq!(
@@ -124,8 +173,8 @@ fn assert_no_magic(vars: &RequestVars, ctx: &str) {
 // ---------------------------------------------------------------------------------------------
 // Round trip over the real captures
 
-/// The documented lossy differences of vars → Parts → vars on the captures, and why. Every
-/// other var nginx sent comes back byte for byte and in order.
+/// The documented lossy differences of vars → Parts → vars on the captures with the raw
+/// target, and why. Every other var nginx sent comes back byte for byte and in order.
 const LOSSY: &[(&str, &str, &str)] = &[
     (
         "nginx_raw_bytes",
@@ -151,11 +200,18 @@ fn lossy(capture: &str, key: &[u8]) -> bool {
         .any(|&(c, k, _)| c == capture && k.as_bytes() == key)
 }
 
-fn round_trip(name: &str, wire: &[u8], mapping: CgiMapping) -> (Pairs, Pairs, Parts) {
+fn round_trip(
+    name: &str,
+    wire: &[u8],
+    request: RequestConfig,
+    mapping: CgiMapping,
+) -> (Pairs, Pairs, Parts) {
     let packet = PacketRef::parse(wire).expect(name).complete().expect(name);
     let vars = packet.vars().expect(name);
     let original: Pairs = vars.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
-    let parts = request_parts(&vars).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let parts = request
+        .parts(vars)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     let get = |key: &str| String::from_utf8(vars.get(key).expect(key).to_vec()).expect(key);
     let remote = addr(&format!("{}:{}", get("REMOTE_ADDR"), get("REMOTE_PORT")));
     let server = addr(&format!("127.0.0.1:{}", get("SERVER_PORT")));
@@ -169,14 +225,14 @@ fn round_trip(name: &str, wire: &[u8], mapping: CgiMapping) -> (Pairs, Pairs, Pa
 }
 
 #[test]
-fn captures_survive_vars_to_parts_to_vars() {
+fn captures_survive_vars_to_parts_to_vars_with_the_raw_target() {
     let nginx_1_22 = CgiMapping {
         repeated: RepeatedHeaders::Duplicate,
         ..RequestVarsConfig::NGINX_MAPPING
     };
     let mut exact = 0;
     for (name, wire) in captures() {
-        let (original, back, _) = round_trip(&name, &wire, nginx_1_22);
+        let (original, back, _) = round_trip(&name, &wire, RAW, nginx_1_22);
         let keep = |pairs: &Pairs| -> Pairs {
             pairs
                 .iter()
@@ -192,14 +248,10 @@ fn captures_survive_vars_to_parts_to_vars() {
         if back == original {
             exact += 1;
             // Byte for byte: the same packet nginx sent.
-            let packet = PacketRef::parse(&wire)
-                .expect(&name)
-                .complete()
-                .expect(&name);
-            let body_len = packet.body_len().expect(&name);
+            let packet = reparse(&wire);
             let rebuilt = PacketBuilder::new(0)
-                .vars(back.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
-                .body_len(body_len)
+                .extend_vars(back.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
+                .with_body_len(packet.body_len().expect(&name))
                 .to_vec()
                 .expect(&name);
             assert_eq!(rebuilt, packet.as_bytes(), "{name}: re-encoded bytes");
@@ -212,62 +264,91 @@ fn captures_survive_vars_to_parts_to_vars() {
 }
 
 #[test]
+fn captures_keep_path_info_and_query_string_with_the_default_target() {
+    for (name, wire) in captures() {
+        let (original, back, parts) =
+            round_trip(&name, &wire, DEFAULT, RequestVarsConfig::NGINX_MAPPING);
+        assert_eq!(
+            (parts.uri.scheme(), parts.uri.authority()),
+            (None, None),
+            "{name}: origin form"
+        );
+        assert_eq!(
+            get(&back, "PATH_INFO"),
+            get(&original, "PATH_INFO"),
+            "{name}: PATH_INFO decodes back exactly once"
+        );
+        if !lossy(&name, b"QUERY_STRING") {
+            assert_eq!(
+                get(&back, "QUERY_STRING"),
+                get(&original, "QUERY_STRING"),
+                "{name}"
+            );
+        }
+    }
+    // The client's `..` is gone from the target: nginx resolved it before PATH_INFO.
+    let wire = capture("nginx_nonutf8_escaped");
+    let vars = *reparse(&wire).vars().expect("vars");
+    assert_eq!(
+        vars.get("REQUEST_URI"),
+        Some(&b"/caf%E9/%FF%FE/%C0%AF/../x?q=%FF"[..])
+    );
+    let uri = |config: RequestConfig| config.parts(&vars).expect("parts").uri.to_string();
+    assert_eq!(uri(DEFAULT), "/caf%E9/%FF%FE/x?q=%FF");
+    assert_eq!(uri(RAW), "/caf%E9/%FF%FE/%C0%AF/../x?q=%FF");
+}
+
+#[test]
 fn documented_differences_are_exactly_these() {
-    let all = captures();
-    let find = |wanted: &str| {
-        all.iter()
-            .find(|(name, _)| name == wanted)
-            .unwrap_or_else(|| panic!("capture {wanted}"))
-    };
-    let (name, wire) = find("nginx_raw_bytes");
-    let (original, back, parts) = round_trip(name, wire, RequestVarsConfig::NGINX_MAPPING);
-    let get = |pairs: &Pairs, key: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key.as_bytes())
-            .map(|(_, v)| v.clone())
-    };
-    assert_eq!(
-        get(&original, "REQUEST_URI").as_deref(),
-        Some(&b"/raw/caf\xe9/\xff\xfe/%E2%82%AC?q=\xe9\x80&r=%FF"[..])
-    );
-    assert_eq!(
-        get(&back, "REQUEST_URI").as_deref(),
-        Some(&b"/raw/caf%E9/%FF%FE/%E2%82%AC?q=%E9%80&r=%FF"[..])
-    );
-    assert_eq!(
-        get(&back, "QUERY_STRING").as_deref(),
-        Some(&b"q=%E9%80&r=%FF"[..])
-    );
-    // PATH_INFO, decoded from the encoded target, is what nginx sent.
-    assert_eq!(get(&back, "PATH_INFO"), get(&original, "PATH_INFO"));
+    let name = "nginx_raw_bytes";
+    let (original, back, parts) =
+        round_trip(name, &capture(name), RAW, RequestVarsConfig::NGINX_MAPPING);
+    let cases: [(&Pairs, &str, Option<&[u8]>); 4] = [
+        (
+            &original,
+            "REQUEST_URI",
+            Some(b"/raw/caf\xe9/\xff\xfe/%E2%82%AC?q=\xe9\x80&r=%FF"),
+        ),
+        (
+            &back,
+            "REQUEST_URI",
+            Some(b"/raw/caf%E9/%FF%FE/%E2%82%AC?q=%E9%80&r=%FF"),
+        ),
+        (&back, "QUERY_STRING", Some(b"q=%E9%80&r=%FF")),
+        // PATH_INFO, decoded from the encoded target, is what nginx sent.
+        (&back, "PATH_INFO", get(&original, "PATH_INFO")),
+    ];
+    for (pairs, key, value) in cases {
+        assert_eq!(get(pairs, key), value, "{name} {key}");
+    }
     assert_eq!(parts.headers["x-latin1"].as_bytes(), b"caf\xe9 \xff");
 
-    let (name, wire) = find("nginx_post_chunked");
-    let (original, back, parts) = round_trip(name, wire, RequestVarsConfig::NGINX_MAPPING);
-    assert_eq!(
-        get(&original, "HTTP_TRANSFER_ENCODING").as_deref(),
-        Some(&b"chunked"[..])
-    );
-    assert_eq!(get(&back, "HTTP_TRANSFER_ENCODING"), None);
+    let name = "nginx_post_chunked";
+    let (original, back, parts) =
+        round_trip(name, &capture(name), RAW, RequestVarsConfig::NGINX_MAPPING);
+    let cases: [(&Pairs, &str, Option<&[u8]>); 5] = [
+        (&original, "HTTP_TRANSFER_ENCODING", Some(b"chunked")),
+        (&back, "HTTP_TRANSFER_ENCODING", None),
+        (&original, "HTTP_CONTENT_LENGTH", None),
+        (&back, "HTTP_CONTENT_LENGTH", Some(b"3000")),
+        (&back, "CONTENT_LENGTH", Some(b"3000")),
+    ];
+    for (pairs, key, value) in cases {
+        assert_eq!(get(pairs, key), value, "{name} {key}");
+    }
     assert!(parts.headers.get("transfer-encoding").is_none());
     assert_eq!(parts.headers["content-length"], "3000");
-    assert_eq!(get(&original, "HTTP_CONTENT_LENGTH"), None);
-    assert_eq!(
-        get(&back, "HTTP_CONTENT_LENGTH").as_deref(),
-        Some(&b"3000"[..])
-    );
-    assert_eq!(get(&back, "CONTENT_LENGTH").as_deref(), Some(&b"3000"[..]));
 }
 
 #[test]
 fn nginx_1_23_joins_the_repeated_capture_header() {
-    let all = captures();
-    let (name, wire) = all
-        .iter()
-        .find(|(name, _)| name == "nginx_repeated_headers")
-        .expect("capture");
-    let (original, back, parts) = round_trip(name, wire, RequestVarsConfig::NGINX_MAPPING);
+    let name = "nginx_repeated_headers";
+    let (original, back, parts) = round_trip(
+        name,
+        &capture(name),
+        DEFAULT,
+        RequestVarsConfig::NGINX_MAPPING,
+    );
     assert_eq!(
         parts.headers.get_all("x-foo").iter().collect::<Vec<_>>(),
         ["1", "2"]
@@ -284,43 +365,44 @@ fn nginx_1_23_joins_the_repeated_capture_header() {
 }
 
 #[test]
-fn captures_read_as_nginx_received_them() {
+fn captures_read_as_nginx_received_them_in_either_form() {
     for (name, wire) in captures() {
-        let packet = PacketRef::parse(&wire)
-            .expect(&name)
-            .complete()
-            .expect(&name);
+        let packet = reparse(&wire);
         let vars = packet.vars().expect(&name);
-        let parts = request_parts(&vars).expect(&name);
-        assert_eq!(parts.uri.scheme_str(), Some("http"), "{name}");
         let host = vars.get("HTTP_HOST").expect("HTTP_HOST");
-        assert_eq!(
-            parts.uri.authority().map(|a| a.as_str().as_bytes()),
-            Some(host),
-            "{name}"
-        );
-        assert_eq!(parts.headers["host"].as_bytes(), host, "{name}");
-        assert_eq!(
-            parts.method.as_str().as_bytes(),
-            vars.get("REQUEST_METHOD").expect("method")
-        );
-        let version = if vars.get("SERVER_PROTOCOL") == Some(b"HTTP/1.0") {
-            Version::HTTP_10
-        } else {
-            Version::HTTP_11
-        };
-        assert_eq!(parts.version, version, "{name}");
-        let body = packet.body_len().expect(&name);
-        let length = parts
-            .headers
-            .get("content-length")
-            .map(|v| v.to_str().expect("ascii"));
-        let expected = vars.get("CONTENT_LENGTH").filter(|v| !v.is_empty());
-        assert_eq!(length.map(str::as_bytes), expected, "{name}");
-        if let Some(length) = length {
-            assert_eq!(length.parse::<u64>().ok(), Some(body), "{name}");
+        for config in EVERY_CONFIG {
+            let ctx = format!("{name} {config:?}");
+            let parts = config.parts(vars).expect(&ctx);
+            let (scheme, authority) = match config.uri_form() {
+                UriForm::Origin => (None, None),
+                UriForm::Absolute => (Some("http"), Some(host)),
+            };
+            assert_eq!(parts.uri.scheme_str(), scheme, "{ctx}");
+            let uri_host = parts.uri.authority().map(|a| a.as_str().as_bytes());
+            assert_eq!(uri_host, authority, "{ctx}");
+            assert_eq!(parts.headers["host"].as_bytes(), host, "{ctx}");
+            assert_eq!(
+                parts.method.as_str().as_bytes(),
+                vars.get("REQUEST_METHOD").expect("method")
+            );
+            let version = if vars.get("SERVER_PROTOCOL") == Some(b"HTTP/1.0") {
+                Version::HTTP_10
+            } else {
+                Version::HTTP_11
+            };
+            assert_eq!(parts.version, version, "{ctx}");
+            let length = parts
+                .headers
+                .get("content-length")
+                .map(|v| v.to_str().expect("ascii"));
+            let expected = vars.get("CONTENT_LENGTH").filter(|v| !v.is_empty());
+            assert_eq!(length.map(str::as_bytes), expected, "{ctx}");
+            if let Some(length) = length {
+                let body = packet.body_len().expect(&name);
+                assert_eq!(length.parse::<u64>().ok(), Some(body), "{ctx}");
+            }
+            assert!(parts.headers.get("transfer-encoding").is_none(), "{ctx}");
         }
-        assert!(parts.headers.get("transfer-encoding").is_none(), "{name}");
     }
 }
 
@@ -329,194 +411,294 @@ fn captures_read_as_nginx_received_them() {
 
 #[test]
 fn method_is_request_method_and_get_when_absent() {
-    assert_eq!(
-        parts(&[(b"REQUEST_METHOD", b"PATCH")]).method,
-        Method::PATCH
-    );
-    assert_eq!(
-        parts(&[(b"REQUEST_METHOD", b"PROPFIND")]).method.as_str(),
-        "PROPFIND"
-    );
-    assert_eq!(parts(&[(b"PATH_INFO", b"/")]).method, Method::GET);
-}
-
-#[test]
-fn bad_method_bytes_are_an_error_at_the_byte() {
     // Pair at 4, key at 6..20, value length at 20, value at 22.
-    let err = parts_of(&[(b"REQUEST_METHOD", b"GE T")]).expect_err("space");
-    assert_err!(err => Error::InvalidHttp { offset: 24, part: HttpPart::Method });
-    assert_eq!((err.kind(), err.offset()), ("InvalidHttp", Some(24)));
-    assert!(err.to_string().contains("method"), "{err}");
-    assert_err!(
-        parts_of(&[(b"REQUEST_METHOD", b"")]).expect_err("empty")
-            => Error::InvalidHttp { offset: 22, part: HttpPart::Method }
-    );
-    assert_err!(
-        parts_of(&[(b"REQUEST_METHOD", b"G\xc3\x89T")]).expect_err("non-ASCII")
-            => Error::InvalidHttp { offset: 23, part: HttpPart::Method }
-    );
+    let method = |offset| {
+        Err(Error::InvalidHttp {
+            offset,
+            part: HttpPart::Method,
+        })
+    };
+    let cases: [(Input, Result<Method, Error>); 6] = [
+        (&[(b"REQUEST_METHOD", b"PATCH")], Ok(Method::PATCH)),
+        (
+            &[(b"REQUEST_METHOD", b"PROPFIND")],
+            Ok(Method::from_bytes(b"PROPFIND").expect("token")),
+        ),
+        (&[(b"PATH_INFO", b"/")], Ok(Method::GET)),
+        (&[(b"REQUEST_METHOD", b"GE T")], method(24)),
+        (&[(b"REQUEST_METHOD", b"")], method(22)),
+        (&[(b"REQUEST_METHOD", b"G\xc3\x89T")], method(23)),
+    ];
+    for (pairs, expected) in cases {
+        assert_eq!(parts_with(DEFAULT, pairs).map(|p| p.method), expected);
+    }
 }
 
 #[test]
 fn version_is_server_protocol() {
-    let cases: [(&[u8], Version); 7] = [
-        (b"HTTP/0.9", Version::HTTP_09),
-        (b"HTTP/1.0", Version::HTTP_10),
-        (b"HTTP/1.1", Version::HTTP_11),
-        (b"HTTP/2", Version::HTTP_2),
-        (b"HTTP/2.0", Version::HTTP_2),
-        (b"HTTP/3", Version::HTTP_3),
-        (b"HTTP/3.0", Version::HTTP_3),
+    // Pair at 4, key at 6..21, value at 23.
+    let bad = Err(Error::InvalidHttp {
+        offset: 23,
+        part: HttpPart::Version,
+    });
+    let cases: [(&[u8], Result<Version, Error>); 12] = [
+        (b"HTTP/0.9", Ok(Version::HTTP_09)),
+        (b"HTTP/1.0", Ok(Version::HTTP_10)),
+        (b"HTTP/1.1", Ok(Version::HTTP_11)),
+        (b"HTTP/2", Ok(Version::HTTP_2)),
+        (b"HTTP/2.0", Ok(Version::HTTP_2)),
+        (b"HTTP/3", Ok(Version::HTTP_3)),
+        (b"HTTP/3.0", Ok(Version::HTTP_3)),
+        (b"", Ok(Version::HTTP_09)), // nginx, HTTP/0.9
+        (b"https", bad.clone()),
+        (b"HTTP/1.2", bad.clone()),
+        (b"http/1.1", bad.clone()),
+        (b"HTTP/1.1 ", bad),
     ];
-    for (protocol, version) in cases {
-        assert_eq!(parts(&[(b"SERVER_PROTOCOL", protocol)]).version, version);
+    for (protocol, expected) in cases {
+        let version = parts_with(DEFAULT, &[(b"SERVER_PROTOCOL", protocol)]).map(|p| p.version);
+        assert_eq!(version, expected, "{}", Escaped(protocol));
     }
     assert_eq!(parts(&[(b"PATH_INFO", b"/")]).version, Version::HTTP_11);
+}
+
+#[test]
+fn target_is_path_info_by_default_or_request_uri() {
+    let rewritten: Input = &[
+        (b"QUERY_STRING", b"id=7"),
+        (b"REQUEST_URI", b"/api/users?id=7"),
+        (b"PATH_INFO", b"/users"),
+    ];
+    let cases: [(RequestConfig, Input, &str); 21] = [
+        // nginx: `rewrite ^/api(/.*)$ $1 break;`
+        (DEFAULT, rewritten, "/users?id=7"),
+        (RAW, rewritten, "/api/users?id=7"),
+        (ABSOLUTE, rewritten, "/users?id=7"), // no host known: origin form
+        // A decoded path is encoded to decode exactly once.
+        (
+            DEFAULT,
+            &[(b"PATH_INFO", b"/a b"), (b"QUERY_STRING", b"x=1&y")],
+            "/a%20b?x=1&y",
+        ),
+        (DEFAULT, &[(b"PATH_INFO", b"/100%?#")], "/100%25%3F%23"),
+        (
+            DEFAULT,
+            &[(b"PATH_INFO", b"/a/b"), (b"REQUEST_URI", b"/a%2Fb")],
+            "/a/b",
+        ),
+        (
+            RAW,
+            &[(b"PATH_INFO", b"/a/b"), (b"REQUEST_URI", b"/a%2Fb")],
+            "/a%2Fb",
+        ),
+        (
+            DEFAULT,
+            &[(b"PATH_INFO", b"/a"), (b"QUERY_STRING", b"")],
+            "/a",
+        ),
+        (
+            DEFAULT,
+            &[(b"SCRIPT_NAME", b"/app"), (b"PATH_INFO", b"/x")],
+            "/app/x",
+        ),
+        (
+            DEFAULT,
+            &[(b"SCRIPT_NAME", b"/app"), (b"PATH_INFO", b"")],
+            "/app",
+        ),
+        // A missing leading slash is added; nothing at all is `/`.
+        (DEFAULT, &[(b"PATH_INFO", b"x")], "/x"),
+        (DEFAULT, &[(b"REQUEST_METHOD", b"GET")], "/"),
+        (RAW, &[(b"REQUEST_METHOD", b"GET")], "/"),
+        // Each source falls back to the other.
+        (DEFAULT, &[(b"REQUEST_URI", b"/only?raw")], "/only?raw"),
+        (RAW, &[(b"REQUEST_URI", b""), (b"PATH_INFO", b"/p")], "/p"),
+        (
+            RAW,
+            &[(b"PATH_INFO", b"/a b"), (b"QUERY_STRING", b"x")],
+            "/a%20b?x",
+        ),
+        // `OPTIONS *` keeps its asterisk, without a host.
+        (RAW, &[(b"REQUEST_URI", b"*")], "*"),
+        (
+            DEFAULT,
+            &[(b"REQUEST_URI", b"*"), (b"HTTP_HOST", b"h")],
+            "*",
+        ),
+        (
+            ABSOLUTE,
+            &[(b"REQUEST_URI", b"*"), (b"HTTP_HOST", b"h")],
+            "*",
+        ),
+        // Non-UTF-8 bytes are percent-encoded, not an error.
+        (
+            DEFAULT,
+            &[
+                (b"PATH_INFO", b"/caf\xe9/\xff x"),
+                (b"QUERY_STRING", b"q=\xff"),
+            ],
+            "/caf%E9/%FF%20x?q=%FF",
+        ),
+        (
+            RAW,
+            &[(b"REQUEST_URI", b"/caf\xe9?q=\xe9#frag")],
+            "/caf%E9?q=%E9%23frag",
+        ),
+    ];
+    for (config, pairs, expected) in cases {
+        let uri = parts_with(config, pairs).map(|p| p.uri.to_string());
+        assert_eq!(uri.as_deref(), Ok(expected), "{config:?} {pairs:?}");
+    }
     assert_eq!(
-        parts(&[(b"SERVER_PROTOCOL", b"")]).version,
-        Version::HTTP_09,
-        "nginx, HTTP/0.9"
+        parts(&[(b"PATH_INFO", b"/a"), (b"QUERY_STRING", b"")])
+            .uri
+            .query(),
+        None
     );
-    for bad in [&b"https"[..], b"HTTP/1.2", b"http/1.1", b"HTTP/1.1 "] {
-        let err = parts_of(&[(b"SERVER_PROTOCOL", bad)]).expect_err("bad version");
-        // Pair at 4, key at 6..21, value at 23.
-        assert_err!(err => Error::InvalidHttp { offset: 23, part: HttpPart::Version });
+}
+
+#[test]
+fn a_target_that_no_uri_takes_is_an_error_at_its_var() {
+    // PATH_INFO's value starts at 4 + 2 + 9 + 2 = 17; encoded, it triples past Uri's limit.
+    let long = vec![0xff; 30_000];
+    for config in EVERY_CONFIG {
+        let err = parts_with(config, &[(b"PATH_INFO", &long)]).map(|_| ());
+        assert_eq!(
+            err,
+            Err(Error::InvalidHttp {
+                offset: 17,
+                part: HttpPart::Uri
+            }),
+            "{config:?}"
+        );
     }
 }
 
 #[test]
-fn target_is_request_uri_else_path_info_and_query_string() {
-    let p = parts(&[(b"REQUEST_URI", b"/a%20b?x=1"), (b"PATH_INFO", b"/ignored")]);
-    assert_eq!(p.uri, "/a%20b?x=1");
-    let p = parts(&[(b"PATH_INFO", b"/a b"), (b"QUERY_STRING", b"x=1&y")]);
-    assert_eq!(p.uri, "/a%20b?x=1&y");
-    let p = parts(&[(b"PATH_INFO", b"/a"), (b"QUERY_STRING", b"")]);
-    assert_eq!(p.uri, "/a");
-    assert_eq!(p.uri.query(), None);
-    let p = parts(&[(b"SCRIPT_NAME", b"/app"), (b"PATH_INFO", b"/x")]);
-    assert_eq!(p.uri, "/app/x");
-    // Decoded paths: `%`, `?` and `#` are data, so they are encoded.
-    let p = parts(&[(b"PATH_INFO", b"/100%?#")]);
-    assert_eq!(p.uri, "/100%25%3F%23");
-    // A missing leading slash is added; nothing at all is `/`.
-    assert_eq!(parts(&[(b"PATH_INFO", b"x")]).uri, "/x");
-    assert_eq!(parts(&[(b"REQUEST_METHOD", b"GET")]).uri, "/");
-    // An empty REQUEST_URI does not count.
-    assert_eq!(
-        parts(&[(b"REQUEST_URI", b""), (b"PATH_INFO", b"/p")]).uri,
-        "/p"
-    );
-    // `OPTIONS *` keeps its asterisk, without a host.
-    assert_eq!(parts(&[(b"REQUEST_URI", b"*")]).uri, "*");
-}
-
-#[test]
-fn non_utf8_path_bytes_are_percent_encoded_not_an_error() {
-    let p = parts(&[
-        (b"PATH_INFO", b"/caf\xe9/\xff x"),
-        (b"QUERY_STRING", b"q=\xff"),
-    ]);
-    assert_eq!(p.uri, "/caf%E9/%FF%20x?q=%FF");
-    let p = parts(&[(b"REQUEST_URI", b"/caf\xe9?q=\xe9#frag")]);
-    assert_eq!(p.uri, "/caf%E9?q=%E9%23frag");
-    // And back: PATH_INFO is the decoded path again.
+fn a_decoded_target_comes_back_as_path_info() {
+    let p = parts_with(RAW, &[(b"REQUEST_URI", b"/caf\xe9?q=\xe9#frag")]).expect("parts");
     let vars = RequestVars::from_parts(&p, &config());
     assert_eq!(vars.get("PATH_INFO"), Some(&b"/caf\xe9"[..]));
     assert_eq!(vars.get("QUERY_STRING"), Some(&b"q=%E9%23frag"[..]));
 }
 
 #[test]
-fn scheme_from_https_request_scheme_uwsgi_scheme_or_http() {
-    let host: (&[u8], &[u8]) = (b"HTTP_HOST", b"h");
-    let scheme = |pairs: &[(&[u8], &[u8])]| {
+fn scheme_from_https_request_scheme_uwsgi_scheme_or_http_in_absolute_form() {
+    let cases: [(Input, &str); 8] = [
+        (&[(b"HTTPS", b"on")], "https"),
+        (&[(b"HTTPS", b"ON"), (b"REQUEST_SCHEME", b"http")], "https"),
+        (&[(b"HTTPS", b"1")], "https"),
+        (&[(b"HTTPS", b"off")], "http"),
+        (&[(b"REQUEST_SCHEME", b"https")], "https"),
+        (
+            &[(b"REQUEST_SCHEME", b""), (b"UWSGI_SCHEME", b"https")],
+            "https",
+        ),
+        (
+            &[(b"REQUEST_SCHEME", b"http"), (b"UWSGI_SCHEME", b"https")],
+            "http",
+        ),
+        (&[], "http"),
+    ];
+    for (pairs, expected) in cases {
+        let host: (&[u8], &[u8]) = (b"HTTP_HOST", b"h");
         let mut all = pairs.to_vec();
         all.push(host);
-        parts(&all).uri.scheme_str().map(str::to_owned)
-    };
-    assert_eq!(scheme(&[(b"HTTPS", b"on")]).as_deref(), Some("https"));
+        let absolute = parts_with(ABSOLUTE, &all).expect("parts");
+        assert_eq!(absolute.uri.scheme_str(), Some(expected), "{pairs:?}");
+        assert_eq!(parts(&all).uri.scheme_str(), None, "origin form: {pairs:?}");
+    }
+    // REQUEST_SCHEME's value is at 4 + 2 + 14 + 2 = 22; only the absolute form reads it.
+    let bad: Input = &[(b"REQUEST_SCHEME", b"ht tp"), (b"HTTP_HOST", b"h")];
+    let err = parts_with(ABSOLUTE, bad).map(|_| ());
     assert_eq!(
-        scheme(&[(b"HTTPS", b"ON"), (b"REQUEST_SCHEME", b"http")]).as_deref(),
-        Some("https")
+        err,
+        Err(Error::InvalidHttp {
+            offset: 22,
+            part: HttpPart::Scheme
+        })
     );
-    assert_eq!(scheme(&[(b"HTTPS", b"1")]).as_deref(), Some("https"));
-    assert_eq!(scheme(&[(b"HTTPS", b"off")]).as_deref(), Some("http"));
-    assert_eq!(
-        scheme(&[(b"REQUEST_SCHEME", b"https")]).as_deref(),
-        Some("https")
-    );
-    assert_eq!(
-        scheme(&[(b"REQUEST_SCHEME", b""), (b"UWSGI_SCHEME", b"https")]).as_deref(),
-        Some("https")
-    );
-    assert_eq!(
-        scheme(&[(b"REQUEST_SCHEME", b"http"), (b"UWSGI_SCHEME", b"https")]).as_deref(),
-        Some("http")
-    );
-    assert_eq!(scheme(&[]).as_deref(), Some("http"));
-    assert_err!(
-        parts_of(&[(b"REQUEST_SCHEME", b"ht tp"), host]).expect_err("scheme")
-            => Error::InvalidHttp { part: HttpPart::Scheme, offset: 22 }
-    );
+    assert_eq!(parts(bad).uri, "/");
 }
 
 #[test]
-fn authority_from_http_host_else_server_name_and_port() {
-    let p = parts(&[
-        (b"HTTP_HOST", b"example.com:8443"),
-        (b"SERVER_NAME", b"other"),
-    ]);
-    assert_eq!(p.uri, "http://example.com:8443/");
-    assert_eq!(p.headers["host"], "example.com:8443");
-    let p = parts(&[(b"SERVER_NAME", b"example.com"), (b"SERVER_PORT", b"8080")]);
-    assert_eq!(p.uri, "http://example.com:8080/");
+fn authority_from_http_host_else_server_name_and_port_in_absolute_form() {
+    let authority = |offset| {
+        Err(Error::InvalidHttp {
+            offset,
+            part: HttpPart::Authority,
+        })
+    };
+    let cases: [(Input, Result<&str, Error>); 9] = [
+        (
+            &[
+                (b"HTTP_HOST", b"example.com:8443"),
+                (b"SERVER_NAME", b"other"),
+            ],
+            Ok("http://example.com:8443/"),
+        ),
+        (
+            &[(b"SERVER_NAME", b"example.com"), (b"SERVER_PORT", b"8080")],
+            Ok("http://example.com:8080/"),
+        ),
+        (
+            &[(b"SERVER_NAME", b"example.com"), (b"SERVER_PORT", b"80")],
+            Ok("http://example.com/"),
+        ),
+        (
+            &[
+                (b"HTTPS", b"on"),
+                (b"SERVER_NAME", b"example.com"),
+                (b"SERVER_PORT", b"443"),
+            ],
+            Ok("https://example.com/"),
+        ),
+        (
+            &[(b"HTTP_HOST", b""), (b"SERVER_NAME", b"fallback")],
+            Ok("http://fallback/"),
+        ),
+        // No host known: origin form, no scheme.
+        (&[(b"REQUEST_URI", b"/x?y"), (b"HTTPS", b"on")], Ok("/x?y")),
+        // HTTP_HOST's value is at 4 + 2 + 9 + 2 = 17.
+        (&[(b"HTTP_HOST", b"a b")], authority(17)),
+        (&[(b"HTTP_HOST", b"user@host")], authority(21)),
+        // The SERVER_NAME pair takes 4..20; SERVER_PORT's value starts at 20 + 2 + 11 + 2 = 35.
+        (
+            &[(b"SERVER_NAME", b"h"), (b"SERVER_PORT", b"8x")],
+            authority(36),
+        ),
+    ];
+    for (pairs, expected) in cases {
+        let uri = parts_with(ABSOLUTE, pairs).map(|p| p.uri.to_string());
+        assert_eq!(uri.as_deref().map_err(Clone::clone), expected, "{pairs:?}");
+        // The origin form reads no host at all.
+        assert!(parts_with(DEFAULT, pairs).is_ok(), "{pairs:?}");
+    }
+    let p = parts_with(ABSOLUTE, &[(b"SERVER_NAME", b"example.com")]).expect("parts");
     assert!(p.headers.get("host").is_none(), "no Host header is made up");
-    let p = parts(&[(b"SERVER_NAME", b"example.com"), (b"SERVER_PORT", b"80")]);
-    assert_eq!(p.uri, "http://example.com/");
-    let p = parts(&[
-        (b"HTTPS", b"on"),
-        (b"SERVER_NAME", b"example.com"),
-        (b"SERVER_PORT", b"443"),
-    ]);
-    assert_eq!(p.uri, "https://example.com/");
-    let p = parts(&[(b"HTTP_HOST", b""), (b"SERVER_NAME", b"fallback")]);
-    assert_eq!(p.uri, "http://fallback/");
-    // No host known: origin-form, no scheme.
-    let p = parts(&[(b"REQUEST_URI", b"/x?y"), (b"HTTPS", b"on")]);
-    assert_eq!((p.uri.scheme(), p.uri.authority()), (None, None));
-    assert_eq!(p.uri, "/x?y");
-
-    // Pair at 4, key at 6..15, value at 17.
-    assert_err!(
-        parts_of(&[(b"HTTP_HOST", b"a b")]).expect_err("space")
-            => Error::InvalidHttp { part: HttpPart::Authority, offset: 17 }
-    );
-    assert_err!(
-        parts_of(&[(b"HTTP_HOST", b"user@host")]).expect_err("user info")
-            => Error::InvalidHttp { part: HttpPart::Authority, offset: 21 }
-    );
-    let err = parts_of(&[(b"SERVER_NAME", b"h"), (b"SERVER_PORT", b"8x")]).expect_err("port");
-    // The SERVER_NAME pair takes 4..20; SERVER_PORT's value starts at 20 + 2 + 11 + 2 = 35.
-    assert_err!(err => Error::InvalidHttp { part: HttpPart::Authority, offset: 36 });
+    assert_eq!(parts(&[(b"HTTP_HOST", b"a b")]).headers["host"], "a b");
 }
 
 /// A proptest finding: two `HTTP_HOST` vars, the first no valid host. Both directions take
 /// the last one, so the round trip parses again.
 #[test]
 fn repeated_http_host_uses_the_last_both_ways() {
-    let p = parts(&[(b"HTTP_HOST", b"/a%20b?x"), (b"HTTP_HOST", b"on")]);
-    assert_eq!(p.uri, "http://on/");
+    let pairs: Input = &[(b"HTTP_HOST", b"/a%20b?x"), (b"HTTP_HOST", b"on")];
+    for config in EVERY_CONFIG {
+        let p = parts_with(config, pairs).expect("parts");
+        assert_eq!(
+            p.headers.get_all("host").iter().collect::<Vec<_>>(),
+            ["/a%20b?x", "on"]
+        );
+        let vars = RequestVars::from_parts(&p, &self::config());
+        assert_eq!(vars.get("HTTP_HOST"), Some(&b"on"[..]));
+        let wire = vars.builder(0).to_vec().expect("encodable");
+        assert!(config.parts(reparse(&wire).vars().expect("vars")).is_ok());
+    }
     assert_eq!(
-        p.headers.get_all("host").iter().collect::<Vec<_>>(),
-        ["/a%20b?x", "on"]
+        parts_with(ABSOLUTE, pairs).expect("parts").uri,
+        "http://on/"
     );
-    let vars = RequestVars::from_parts(&p, &config());
-    assert_eq!(vars.get("HTTP_HOST"), Some(&b"on"[..]));
-    let wire = vars.builder(0).to_vec().expect("encodable");
-    let packet = PacketRef::parse(&wire)
-        .expect("valid")
-        .complete()
-        .expect("whole");
-    assert!(request_parts(&packet.vars().expect("vars")).is_ok());
 }
 
 #[test]
@@ -530,31 +712,16 @@ fn headers_from_http_vars_in_wire_order() {
         (b"HTTPS", b"on"),
         (b"REMOTE_ADDR", b"127.0.0.1"),
     ]);
-    let names: Vec<&str> = p.headers.keys().map(|k| k.as_str()).collect();
-    assert_eq!(names, ["user-agent", "x-foo", "accept", "x-lower"]);
+    assert_eq!(
+        header_names(&p),
+        ["user-agent", "x-foo", "accept", "x-lower"]
+    );
     assert_eq!(
         p.headers.get_all("x-foo").iter().collect::<Vec<_>>(),
         ["1", "2"]
     );
     assert_eq!(p.headers.len(), 5, "HTTPS and REMOTE_ADDR are not headers");
-}
-
-#[test]
-fn a_header_value_with_a_line_feed_is_an_error_at_the_byte() {
-    // Pair at 4, key at 6..12, value at 14: `\n` at 15.
-    assert_err!(
-        parts_of(&[(b"HTTP_X", b"a\nb")]).expect_err("LF")
-            => Error::InvalidHttp { offset: 15, part: HttpPart::HeaderValue }
-    );
-    assert_err!(
-        parts_of(&[(b"HTTP_X", b"a\r\nX-Injected: 1")]).expect_err("CRLF")
-            => Error::InvalidHttp { offset: 15, part: HttpPart::HeaderValue }
-    );
-    assert_err!(
-        parts_of(&[(b"HTTP_X", b"\x00")]).expect_err("NUL")
-            => Error::InvalidHttp { offset: 14, part: HttpPart::HeaderValue }
-    );
-    // A tab and obs-text are fine.
+    // A tab and obs-text are fine in a value.
     assert_eq!(
         parts(&[(b"HTTP_X", b"a\tb\xff")]).headers["x"].as_bytes(),
         b"a\tb\xff"
@@ -562,65 +729,89 @@ fn a_header_value_with_a_line_feed_is_an_error_at_the_byte() {
 }
 
 #[test]
-fn bad_header_names_are_an_error_at_the_byte() {
-    // Pair at 4, key at 6: the rest of `HTTP_` starts at 11.
-    assert_err!(
-        parts_of(&[(b"HTTP_", b"v")]).expect_err("empty name")
-            => Error::InvalidHttp { offset: 11, part: HttpPart::HeaderName }
-    );
-    assert_err!(
-        parts_of(&[(b"HTTP_X Y", b"v")]).expect_err("space")
-            => Error::InvalidHttp { offset: 12, part: HttpPart::HeaderName }
-    );
-    assert_err!(
-        parts_of(&[(b"HTTP_X:", b"v")]).expect_err("colon")
-            => Error::InvalidHttp { offset: 12, part: HttpPart::HeaderName }
-    );
+fn bad_header_names_and_values_are_an_error_at_the_byte() {
+    let value = |offset| Error::InvalidHttp {
+        offset,
+        part: HttpPart::HeaderValue,
+    };
+    let name = |offset| Error::InvalidHttp {
+        offset,
+        part: HttpPart::HeaderName,
+    };
+    let cases: [(&[u8], &[u8], Error); 6] = [
+        // Pair at 4, key at 6..12, value at 14.
+        (b"HTTP_X", b"a\nb", value(15)),
+        (b"HTTP_X", b"a\r\nX-Injected: 1", value(15)),
+        (b"HTTP_X", b"\x00", value(14)),
+        // Pair at 4, key at 6: the rest of `HTTP_` starts at 11.
+        (b"HTTP_", b"v", name(11)),
+        (b"HTTP_X Y", b"v", name(12)),
+        (b"HTTP_X:", b"v", name(12)),
+    ];
+    for (key, val, expected) in cases {
+        for config in EVERY_CONFIG {
+            let err = parts_with(config, &[(key, val)]).map(|_| ());
+            assert_eq!(err, Err(expected.clone()), "{} {config:?}", Escaped(key));
+        }
+    }
 }
 
 #[test]
 fn content_headers_come_from_the_unprefixed_vars_once() {
-    // nginx's POST: both forms, HTTP_* ones among the headers.
-    let p = parts(&[
-        (b"CONTENT_TYPE", b"text/plain"),
-        (b"CONTENT_LENGTH", b"5"),
-        (b"HTTP_HOST", b"h"),
-        (b"HTTP_CONTENT_TYPE", b"text/plain"),
-        (b"HTTP_X", b"x"),
-        (b"HTTP_CONTENT_LENGTH", b"5"),
-    ]);
-    let names: Vec<&str> = p.headers.keys().map(|k| k.as_str()).collect();
-    assert_eq!(names, ["host", "content-type", "x", "content-length"]);
-    assert_eq!(p.headers.get_all("content-type").iter().count(), 1);
-    assert_eq!(p.headers.get_all("content-length").iter().count(), 1);
-
-    // The unprefixed var rules when they differ.
-    let p = parts(&[
-        (b"CONTENT_TYPE", b"text/plain"),
-        (b"CONTENT_LENGTH", b"5"),
-        (b"HTTP_CONTENT_TYPE", b"application/json"),
-        (b"HTTP_CONTENT_LENGTH", b"7"),
-    ]);
-    assert_eq!(p.headers["content-type"], "text/plain");
-    assert_eq!(p.headers["content-length"], "5");
-
-    // nginx's empty params for a GET: no header.
-    let p = parts(&[(b"CONTENT_TYPE", b""), (b"CONTENT_LENGTH", b"")]);
-    assert!(p.headers.is_empty());
-
-    // Only the prefixed ones (another front end): content-type passes, content-length does
-    // not, since it frames nothing (C4).
-    let p = parts(&[
-        (b"HTTP_CONTENT_TYPE", b"a/b"),
-        (b"HTTP_CONTENT_LENGTH", b"9"),
-    ]);
-    assert_eq!(p.headers["content-type"], "a/b");
-    assert!(p.headers.get("content-length").is_none());
-
-    // Only the unprefixed ones, in their place.
-    let p = parts(&[(b"CONTENT_LENGTH", b"3"), (b"HTTP_A", b"1")]);
-    let names: Vec<&str> = p.headers.keys().map(|k| k.as_str()).collect();
-    assert_eq!(names, ["content-length", "a"]);
+    let cases: [(Input, &[(&str, &str)]); 5] = [
+        // nginx's POST: both forms, HTTP_* ones among the headers.
+        (
+            &[
+                (b"CONTENT_TYPE", b"text/plain"),
+                (b"CONTENT_LENGTH", b"5"),
+                (b"HTTP_HOST", b"h"),
+                (b"HTTP_CONTENT_TYPE", b"text/plain"),
+                (b"HTTP_X", b"x"),
+                (b"HTTP_CONTENT_LENGTH", b"5"),
+            ],
+            &[
+                ("host", "h"),
+                ("content-type", "text/plain"),
+                ("x", "x"),
+                ("content-length", "5"),
+            ],
+        ),
+        // The unprefixed var rules when they differ.
+        (
+            &[
+                (b"CONTENT_TYPE", b"text/plain"),
+                (b"CONTENT_LENGTH", b"5"),
+                (b"HTTP_CONTENT_TYPE", b"application/json"),
+                (b"HTTP_CONTENT_LENGTH", b"7"),
+            ],
+            &[("content-type", "text/plain"), ("content-length", "5")],
+        ),
+        // nginx's empty params for a GET: no header.
+        (&[(b"CONTENT_TYPE", b""), (b"CONTENT_LENGTH", b"")], &[]),
+        // Only the prefixed ones (another front end): content-type passes, content-length
+        // does not, since it frames nothing (C4).
+        (
+            &[
+                (b"HTTP_CONTENT_TYPE", b"a/b"),
+                (b"HTTP_CONTENT_LENGTH", b"9"),
+            ],
+            &[("content-type", "a/b")],
+        ),
+        // Only the unprefixed ones, in their place.
+        (
+            &[(b"CONTENT_LENGTH", b"3"), (b"HTTP_A", b"1")],
+            &[("content-length", "3"), ("a", "1")],
+        ),
+    ];
+    for (pairs, expected) in cases {
+        let p = parts(pairs);
+        let headers: Vec<(&str, &str)> = p
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.to_str().expect("ascii")))
+            .collect();
+        assert_eq!(headers, expected, "{pairs:?}");
+    }
 }
 
 #[test]
@@ -631,14 +822,48 @@ fn transfer_encoding_is_not_carried_and_lengths_are_checked() {
     ]);
     assert!(p.headers.get("transfer-encoding").is_none());
     assert_eq!(p.headers["content-length"], "6");
-    assert_err!(
-        parts_of(&[(b"CONTENT_LENGTH", b"5abc")]).expect_err("not digits")
-            => Error::InvalidContentLength { offset: 23, .. }
+    let cases: [(Input, uwsgi_codec::Error); 2] = [
+        // The value is at 4 + 2 + 14 + 2 = 22: `a` at 23.
+        (
+            &[(b"CONTENT_LENGTH", b"5abc")],
+            uwsgi_codec::Error::InvalidContentLength {
+                offset: 23,
+                reason: ContentLengthFault::NotDigit,
+            },
+        ),
+        // The first pair takes 4..23.
+        (
+            &[(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", b"6")],
+            uwsgi_codec::Error::ConflictingContentLength {
+                first: 5,
+                second: 6,
+                offset: 23,
+            },
+        ),
+    ];
+    for (pairs, expected) in cases {
+        for config in EVERY_CONFIG {
+            let err = parts_with(config, pairs).map(|_| ());
+            assert_eq!(err, Err(Error::Packet(expected.clone())), "{pairs:?}");
+        }
+    }
+}
+
+#[test]
+fn errors_say_their_kind_offset_and_origin() {
+    let err = parts_with(DEFAULT, &[(b"REQUEST_METHOD", b"GE T")]).expect_err("space");
+    assert_eq!((err.kind(), err.offset()), ("InvalidHttp", Some(24)));
+    assert!(err.to_string().contains("method"), "{err}");
+    assert!(!err.hint().is_empty());
+    assert_eq!((err.packet(), err.reply()), (None, None));
+
+    let err = parts_with(DEFAULT, &[(b"CONTENT_LENGTH", b"-1")]).expect_err("sign");
+    assert_eq!(
+        (err.kind(), err.offset()),
+        ("InvalidContentLength", Some(22))
     );
-    assert_err!(
-        parts_of(&[(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", b"6")]).expect_err("conflict")
-            => Error::ConflictingContentLength { first: 5, second: 6, .. }
-    );
+    assert_eq!(err.packet().and_then(uwsgi_codec::Error::offset), Some(22));
+    assert_eq!(err.hint(), err.packet().expect("core").hint());
 }
 
 #[test]
@@ -659,17 +884,32 @@ fn request_wraps_the_parts_with_a_body() {
         .var("REQUEST_METHOD", "PUT")
         .var("PATH_INFO", "/x")
         .var("CONTENT_LENGTH", "")
-        .body_len(3)
+        .with_body_len(3)
         .to_vec()
         .expect("encodable");
-    let packet = PacketRef::parse(&wire)
-        .expect("valid")
-        .complete()
-        .expect("whole");
-    let req: Request<&[u8]> = request(&packet.vars().expect("vars"), &b"abc"[..]).expect("request");
+    let packet = reparse(&wire);
+    let vars = packet.vars().expect("vars");
+    let req: Request<&[u8]> = request(vars, &b"abc"[..]).expect("request");
     assert_eq!(req.method(), Method::PUT);
+    assert_eq!(req.uri(), "/x");
     assert_eq!(req.headers()["content-length"], "3");
     assert_eq!(*req.body(), b"abc");
+    let same = DEFAULT.request(vars, ()).expect("request");
+    assert_eq!(*same.uri(), request_parts(vars).expect("parts").uri);
+}
+
+#[test]
+fn request_config_defaults_and_setters() {
+    assert_eq!(RequestConfig::default(), RequestConfig::new());
+    assert_eq!(
+        (DEFAULT.target_source(), DEFAULT.uri_form()),
+        (TargetSource::PathInfo, UriForm::Origin)
+    );
+    let config = RAW.with_uri_form(UriForm::Absolute);
+    assert_eq!(
+        (config.target_source(), config.uri_form()),
+        (TargetSource::RequestUri, UriForm::Absolute)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -687,20 +927,24 @@ fn vars_follow_nginx_uwsgi_params_order() {
     let headers = ["HTTP_HOST", "HTTP_USER_AGENT", "HTTP_ACCEPT"];
     let want: Vec<&str> = UWSGI_PARAMS.iter().copied().chain(headers).collect();
     assert_eq!(keys(&vars), want);
-    let value = |key: &str| String::from_utf8_lossy(vars.get(key).expect(key)).into_owned();
-    assert_eq!(value("QUERY_STRING"), "x=1");
-    assert_eq!(value("CONTENT_TYPE"), "");
-    assert_eq!(value("CONTENT_LENGTH"), "");
-    assert_eq!(value("REQUEST_URI"), "/a/b%20c?x=1");
-    assert_eq!(value("PATH_INFO"), "/a/b c");
-    assert_eq!(value("DOCUMENT_ROOT"), "/var/www");
-    assert_eq!(value("SERVER_PROTOCOL"), "HTTP/1.1");
-    assert_eq!(value("REQUEST_SCHEME"), "http");
-    assert_eq!(value("REMOTE_ADDR"), "192.0.2.7");
-    assert_eq!(value("REMOTE_PORT"), "50123");
-    assert_eq!(value("SERVER_PORT"), "8080");
-    assert_eq!(value("SERVER_NAME"), "example.com");
-    assert_eq!(value("HTTP_HOST"), "example.com");
+    let cases = [
+        ("QUERY_STRING", "x=1"),
+        ("CONTENT_TYPE", ""),
+        ("CONTENT_LENGTH", ""),
+        ("REQUEST_URI", "/a/b%20c?x=1"),
+        ("PATH_INFO", "/a/b c"),
+        ("DOCUMENT_ROOT", "/var/www"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("REQUEST_SCHEME", "http"),
+        ("REMOTE_ADDR", "192.0.2.7"),
+        ("REMOTE_PORT", "50123"),
+        ("SERVER_PORT", "8080"),
+        ("SERVER_NAME", "example.com"),
+        ("HTTP_HOST", "example.com"),
+    ];
+    for (key, value) in cases {
+        assert_eq!(vars.get(key), Some(value.as_bytes()), "{key}");
+    }
     assert_no_magic(&vars, "GET");
 }
 
@@ -744,16 +988,8 @@ fn server_protocol_for_every_version() {
         assert_eq!(vars.get("SERVER_PROTOCOL"), Some(protocol.as_bytes()));
         // And back.
         let wire = vars.builder(0).to_vec().expect("encodable");
-        let packet = PacketRef::parse(&wire)
-            .expect("valid")
-            .complete()
-            .expect("whole");
-        assert_eq!(
-            request_parts(&packet.vars().expect("vars"))
-                .expect("parts")
-                .version,
-            version
-        );
+        let back = request_parts(reparse(&wire).vars().expect("vars")).expect("parts");
+        assert_eq!(back.version, version);
     }
 }
 
@@ -774,24 +1010,18 @@ fn repeated_headers_join_by_default_or_duplicate() {
         ..RequestVarsConfig::NGINX_MAPPING
     });
     let vars = RequestVars::from_request(&req, &duplicate);
-    let headers: Vec<(String, String)> = vars
+    let headers: Vec<(&[u8], &[u8])> = vars
         .pairs()
         .filter(|(k, _)| k.starts_with(b"HTTP_"))
-        .map(|(k, v)| {
-            (
-                String::from_utf8_lossy(k).into(),
-                String::from_utf8_lossy(v).into(),
-            )
-        })
         .collect();
     // A HeaderMap keeps a name's values together: the documented loss of interleaving.
-    let expected = [
-        ("HTTP_X_FOO", "1"),
-        ("HTTP_X_FOO", "2"),
-        ("HTTP_COOKIE", "a=1"),
-        ("HTTP_COOKIE", "b=2"),
+    let expected: [(&[u8], &[u8]); 4] = [
+        (b"HTTP_X_FOO", b"1"),
+        (b"HTTP_X_FOO", b"2"),
+        (b"HTTP_COOKIE", b"a=1"),
+        (b"HTTP_COOKIE", b"b=2"),
     ];
-    assert_eq!(headers, expected.map(|(k, v)| (k.to_owned(), v.to_owned())));
+    assert_eq!(headers, expected);
 }
 
 #[test]
@@ -804,10 +1034,15 @@ fn underscored_names_are_dropped_by_default_and_never_become_magic() {
         .body(())
         .expect("request");
     let vars = RequestVars::from_request(&req, &config());
-    assert_eq!(vars.get("HTTP_X_A"), None);
-    assert_eq!(vars.get("HTTP_UWSGI_FILE"), Some(&b"exec://id"[..]));
-    assert_eq!(vars.get("UWSGI_FILE"), None);
-    assert_eq!(vars.get("UWSGI_SCHEME"), None);
+    let cases: [(&str, Option<&[u8]>); 4] = [
+        ("HTTP_X_A", None),
+        ("HTTP_UWSGI_FILE", Some(b"exec://id")),
+        ("UWSGI_FILE", None),
+        ("UWSGI_SCHEME", None),
+    ];
+    for (key, value) in cases {
+        assert_eq!(vars.get(key), value, "{key}");
+    }
     assert_no_magic(&vars, "default mapping");
     let keep = config().with_mapping(CgiMapping {
         underscores: Underscores::Keep,
@@ -842,36 +1077,53 @@ fn host_after_params_or_in_headers() {
         .header("host", "example.com:8080")
         .body(())
         .expect("request");
-    let vars = RequestVars::from_request(&req, &config());
-    let tail: Vec<String> = keys(&vars).split_off(12);
-    assert_eq!(tail, ["SERVER_NAME", "HTTP_HOST", "HTTP_ACCEPT"]);
-    assert_eq!(vars.get("HTTP_HOST"), Some(&b"example.com:8080"[..]));
-    assert_eq!(
-        vars.get("SERVER_NAME"),
-        Some(&b"example.com"[..]),
-        "host without its port"
-    );
-
-    let vars = RequestVars::from_request(&req, &config().with_host_var(HostVar::InHeaders));
-    let tail: Vec<String> = keys(&vars).split_off(12);
-    assert_eq!(tail, ["SERVER_NAME", "HTTP_ACCEPT", "HTTP_HOST"]);
-
     // HTTP/2: the host is only in the URI.
     let h2 = Request::get("https://example.org/x")
         .version(Version::HTTP_2)
         .header("accept", "*/*")
         .body(())
         .expect("request");
-    for host in [HostVar::AfterParams, HostVar::InHeaders] {
-        let vars = RequestVars::from_request(&h2, &config().with_host_var(host));
-        assert_eq!(vars.get("HTTP_HOST"), Some(&b"example.org"[..]), "{host:?}");
-        let tail: Vec<String> = keys(&vars).split_off(13);
-        assert_eq!(
-            tail,
+    let cases = [
+        (
+            &req,
+            HostVar::AfterParams,
+            12,
             ["SERVER_NAME", "HTTP_HOST", "HTTP_ACCEPT"],
-            "{host:?}"
-        );
+            "example.com:8080",
+        ),
+        (
+            &req,
+            HostVar::InHeaders,
+            12,
+            ["SERVER_NAME", "HTTP_ACCEPT", "HTTP_HOST"],
+            "example.com:8080",
+        ),
+        (
+            &h2,
+            HostVar::AfterParams,
+            13,
+            ["SERVER_NAME", "HTTP_HOST", "HTTP_ACCEPT"],
+            "example.org",
+        ),
+        (
+            &h2,
+            HostVar::InHeaders,
+            13,
+            ["SERVER_NAME", "HTTP_HOST", "HTTP_ACCEPT"],
+            "example.org",
+        ),
+    ];
+    for (req, host, at, tail, value) in cases {
+        let vars = RequestVars::from_request(req, &config().with_host_var(host));
+        assert_eq!(keys(&vars).split_off(at), tail, "{host:?}");
+        assert_eq!(vars.get("HTTP_HOST"), Some(value.as_bytes()), "{host:?}");
     }
+    let vars = RequestVars::from_request(&req, &config());
+    assert_eq!(
+        vars.get("SERVER_NAME"),
+        Some(&b"example.com"[..]),
+        "host without its port"
+    );
 }
 
 #[test]
@@ -904,39 +1156,50 @@ fn content_headers_as_nginx_sends_them_or_params_only() {
             .count(),
         1
     );
-    let wire = vars.builder(0).body_len(5).to_vec().expect("encodable");
-    let packet = PacketRef::parse(&wire)
-        .expect("valid")
-        .complete()
-        .expect("whole");
-    assert_eq!(packet.body_len().expect("length"), 5);
+    let wire = vars
+        .builder(0)
+        .with_body_len(5)
+        .to_vec()
+        .expect("encodable");
+    assert_eq!(reparse(&wire).body_len(), Ok(5));
 }
 
 #[test]
-fn the_builder_fills_the_content_length_placeholder() {
+fn transfer_encoding_is_left_out_unless_kept_and_the_builder_fills_the_length() {
     let req = Request::post("/chunked")
         .header("transfer-encoding", "chunked")
         .body(())
         .expect("request");
-    let vars = RequestVars::from_request(&req, &config());
-    assert_eq!(vars.get("CONTENT_LENGTH"), Some(&b""[..]));
-    assert_eq!(vars.get("HTTP_TRANSFER_ENCODING"), Some(&b"chunked"[..]));
-    let wire = vars.builder(0).body_len(3000).to_vec().expect("encodable");
-    let packet = PacketRef::parse(&wire)
-        .expect("valid")
-        .complete()
-        .expect("whole");
-    let block = packet.vars().expect("vars");
-    assert_eq!(block.get("CONTENT_LENGTH"), Some(&b"3000"[..]));
-    assert_eq!(packet.body_len().expect("length"), 3000);
-    assert_eq!(
-        vars.builder(0)
-            .body_len(0)
+    let cases: [(TransferEncoding, Option<&[u8]>); 2] = [
+        (TransferEncoding::Drop, None),
+        (TransferEncoding::Keep, Some(b"chunked")),
+    ];
+    for (setting, expected) in cases {
+        let config = config().with_transfer_encoding(setting);
+        assert_eq!(config.transfer_encoding(), setting);
+        let vars = RequestVars::from_request(&req, &config);
+        assert_eq!(vars.get("HTTP_TRANSFER_ENCODING"), expected, "{setting:?}");
+        assert_eq!(vars.get("CONTENT_LENGTH"), Some(&b""[..]));
+        let wire = vars
+            .builder(0)
+            .with_body_len(3000)
             .to_vec()
-            .expect("empty body")
-            .len(),
-        wire.len() - 4
-    );
+            .expect("encodable");
+        let packet = reparse(&wire);
+        let block = packet.vars().expect("vars");
+        assert_eq!(block.get("CONTENT_LENGTH"), Some(&b"3000"[..]));
+        assert_eq!(packet.body_len(), Ok(3000));
+        // The request the server sees carries no transfer-encoding either way (C5).
+        let parts = request_parts(block).expect("parts");
+        assert!(parts.headers.get("transfer-encoding").is_none());
+        let empty = vars
+            .builder(0)
+            .with_body_len(0)
+            .to_vec()
+            .expect("empty body");
+        assert_eq!(empty.len(), wire.len() - 4);
+    }
+    assert_eq!(self::config().transfer_encoding(), TransferEncoding::Drop);
 }
 
 #[test]
@@ -948,19 +1211,30 @@ fn conflicting_content_lengths_cannot_be_sent() {
         .expect("request");
     let vars = RequestVars::from_request(&req, &config());
     assert_eq!(vars.get("CONTENT_LENGTH"), Some(&b"5, 6"[..]));
-    assert_err!(
-        vars.builder(0).body_len(5).to_vec().expect_err("two framings")
-            => Error::InvalidContentLength { .. }
-    );
     let wire = vars
         .builder(0)
         .to_vec()
         .expect("encodable without a body length");
-    let packet = PacketRef::parse(&wire)
-        .expect("valid")
-        .complete()
-        .expect("whole");
-    assert!(packet.body_len().is_err(), "no decoder frames it either");
+    let packet = reparse(&wire);
+    let (at, _, _) = packet
+        .vars()
+        .expect("vars")
+        .iter_with_offsets()
+        .find(|(_, k, _)| *k == b"CONTENT_LENGTH")
+        .expect("CONTENT_LENGTH");
+    // The `,` after `5`, in the value after the 14-byte key.
+    let comma = at + 2 + 14 + 2 + 1;
+    let not_digit = uwsgi_codec::Error::InvalidContentLength {
+        offset: comma,
+        reason: ContentLengthFault::NotDigit,
+    };
+    let err = vars.builder(0).with_body_len(5).to_vec();
+    assert_eq!(err, Err(not_digit.clone()), "two framings");
+    assert_eq!(
+        packet.body_len(),
+        Err(not_digit),
+        "no decoder frames it either"
+    );
     // Identical values are one length.
     let req = Request::post("/")
         .header("content-length", "5")
@@ -991,14 +1265,63 @@ fn path_info_is_decoded_and_normalised_like_document_uri() {
 #[test]
 fn ipv6_addresses_as_nginx_prints_them() {
     let config = RequestVarsConfig::new(addr("[::1]:443"), addr("[2001:db8::7]:50000"));
+    assert_eq!(config.server_addr(), addr("[::1]:443"));
     let vars = RequestVars::from_request(&Request::get("/").body(()).expect("request"), &config);
-    assert_eq!(vars.get("REMOTE_ADDR"), Some(&b"2001:db8::7"[..]));
-    assert_eq!(vars.get("SERVER_PORT"), Some(&b"443"[..]));
-    assert_eq!(vars.get("SERVER_NAME"), Some(&b"::1"[..]));
+    let cases = [
+        ("REMOTE_ADDR", "2001:db8::7"),
+        ("SERVER_PORT", "443"),
+        ("SERVER_NAME", "::1"),
+    ];
+    for (key, value) in cases {
+        assert_eq!(vars.get(key), Some(value.as_bytes()), "{key}");
+    }
     assert!(!vars.is_empty());
     assert_eq!(vars.len(), 13);
     let debug = format!("{vars:?}");
     assert!(debug.contains("\"REMOTE_ADDR\""), "{debug}");
+}
+
+#[test]
+fn request_vars_config_getters_read_back_the_setters() {
+    let mapping = CgiMapping {
+        repeated: RepeatedHeaders::Duplicate,
+        ..RequestVarsConfig::NGINX_MAPPING
+    };
+    let fresh = config();
+    assert_eq!(
+        (
+            fresh.document_root(),
+            fresh.server_name(),
+            fresh.mapping(),
+            fresh.host_var()
+        ),
+        (
+            &b""[..],
+            None,
+            RequestVarsConfig::NGINX_MAPPING,
+            HostVar::AfterParams
+        )
+    );
+    let set = config()
+        .with_document_root("/srv")
+        .with_server_name("name")
+        .with_mapping(mapping)
+        .with_host_var(HostVar::InHeaders);
+    assert_eq!(
+        (
+            set.document_root(),
+            set.server_name(),
+            set.mapping(),
+            set.host_var()
+        ),
+        (
+            &b"/srv"[..],
+            Some(&b"name"[..]),
+            mapping,
+            HostVar::InHeaders
+        )
+    );
+    assert_eq!(set.remote_addr(), addr("192.0.2.7:50123"));
 }
 
 mod properties {
@@ -1056,29 +1379,29 @@ mod properties {
         #[test]
         fn any_vars_convert_without_panic_and_back(pairs in prop::collection::vec((key(), value()), 0..12)) {
             let wire = PacketBuilder::new(0)
-                .allow_magic(true)
-                .vars(pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
+                .with_magic_policy(MagicPolicy::Allow)
+                .extend_vars(pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
                 .to_vec();
             let Ok(wire) = wire else { return Ok(()) };
-            let packet = PacketRef::parse(&wire).expect("built").complete().expect("whole");
+            let packet = reparse(&wire);
             let vars = packet.vars().expect("vars");
-            match request_parts(&vars) {
-                Ok(parts) => {
-                    let back = RequestVars::from_parts(&parts, &config());
-                    for (key, _) in back.pairs() {
-                        prop_assert_eq!(magic_class(key), None, "no magic var");
+            for config in EVERY_CONFIG {
+                match config.parts(vars) {
+                    Ok(parts) => {
+                        let back = RequestVars::from_parts(&parts, &super::config());
+                        for (key, _) in back.pairs() {
+                            prop_assert_eq!(magic_class(key), None, "no magic var");
+                        }
+                        // Whatever came out is a request that parses back.
+                        if let Ok(wire) = back.builder(0).to_vec() {
+                            let again = config.parts(reparse(&wire).vars().expect("vars"));
+                            prop_assert!(again.is_ok(), "{:?} {:?}", config, again);
+                        }
                     }
-                    // Whatever came out is a request that parses back.
-                    let wire = back.builder(0).to_vec();
-                    if let Ok(wire) = wire {
-                        let packet = PacketRef::parse(&wire).expect("built").complete().expect("whole");
-                        let again = request_parts(&packet.vars().expect("vars"));
-                        prop_assert!(again.is_ok(), "{:?}", again);
+                    Err(err) => {
+                        let offset = err.offset().unwrap_or(0);
+                        prop_assert!(offset <= wire.len(), "offset {} inside {}", offset, wire.len());
                     }
-                }
-                Err(err) => {
-                    let offset = err.offset().unwrap_or(0);
-                    prop_assert!(offset <= wire.len(), "offset {} inside {}", offset, wire.len());
                 }
             }
         }

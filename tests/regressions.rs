@@ -5,11 +5,11 @@
 
 use uwsgi_codec::{Error, PacketBuilder, PacketRef, Status};
 
-/// Found by the `roundtrip` target: `PacketBuilder::body_len(0)` kept a caller's empty
-/// `CONTENT_LENGTH` placeholder empty (PROTOCOL.md E7, "left empty when n = 0") and a caller's
-/// `"0"` as it was, so it wrote two `CONTENT_LENGTH` vars that differ in bytes, which its own
-/// decoder refuses (C3: `ConflictingContentLength { first: 0, second: 0, offset: 22 }`). The
-/// builder now refuses such a packet with that same error, before writing anything.
+/// Found by the `roundtrip` target: `PacketBuilder::body_len(0)` (now `with_body_len`) kept a
+/// caller's empty `CONTENT_LENGTH` placeholder empty (PROTOCOL.md E7, "left empty when n = 0")
+/// and a caller's `"0"` as it was, so it wrote two `CONTENT_LENGTH` vars that differ in bytes,
+/// which its own decoder refuses (C3: `ConflictingContentLength { first: 0, second: 0, offset:
+/// 22 }`). The builder now refuses such a packet with that same error, before writing anything.
 #[test]
 fn body_len_zero_never_writes_an_empty_and_a_zero_content_length() {
     // The later pair starts after the first: 4 + 18 bytes, or 4 + 19 when the first is "0".
@@ -17,16 +17,14 @@ fn body_len_zero_never_writes_an_empty_and_a_zero_content_length() {
         let built = PacketBuilder::new(0)
             .var("CONTENT_LENGTH", values[0])
             .var("CONTENT_LENGTH", values[1])
-            .body_len(0)
+            .with_body_len(0)
             .to_vec();
-        assert!(
-            matches!(
-                built,
-                Err(Error::ConflictingContentLength { first: 0, second: 0, offset })
-                    if offset == later
-            ),
-            "{values:?}: {built:?}"
-        );
+        let conflict = Error::ConflictingContentLength {
+            first: 0,
+            second: 0,
+            offset: later,
+        };
+        assert_eq!(built, Err(conflict), "{values:?}");
     }
 }
 
@@ -39,9 +37,16 @@ fn body_len_fills_a_placeholder_beside_an_equal_content_length() {
         let wire = PacketBuilder::new(0)
             .var("CONTENT_LENGTH", values[0])
             .var("CONTENT_LENGTH", values[1])
-            .body_len(5)
+            .with_body_len(5)
             .to_vec()
             .expect("a placeholder and the exact length");
+        // H(0,38,0) kv("CONTENT_LENGTH","5") kv("CONTENT_LENGTH","5")
+        let pair = b"\x0e\x00CONTENT_LENGTH\x01\x005";
+        assert_eq!(
+            wire,
+            [&[0x00, 38, 0x00, 0x00][..], pair, pair].concat(),
+            "{values:?}"
+        );
         let packet = PacketRef::parse(&wire)
             .ok()
             .and_then(Status::complete)
@@ -49,6 +54,6 @@ fn body_len_fills_a_placeholder_beside_an_equal_content_length() {
         let vars = packet.vars().expect("a request has vars");
         let all: Vec<&[u8]> = vars.get_all("CONTENT_LENGTH").collect();
         assert_eq!(all, [b"5", b"5"]);
-        assert_eq!(packet.body_len().ok(), Some(5));
+        assert_eq!(packet.body_len(), Ok(5));
     }
 }

@@ -1,17 +1,11 @@
 //! The head of the raw HTTP reply to a request-family packet (PROTOCOL.md §2.5, §8 "Replies"):
-//! every form nginx accepts, fed whole and split at every point, and every form it rejects.
+//! every form nginx accepts, fed whole and split at every point, and every form it rejects;
+//! with feature `http`, each head as an `http::response::Parts`.
 
-use uwsgi_codec::{
-    DEFAULT_MAX_HEAD_LEN, Error, HeadFault, ResponseHead, ResponseHeadParser, Status, StatusSource,
+use uwsgi_codec::Status;
+use uwsgi_codec::reply::{
+    DEFAULT_MAX_HEAD_LEN, Error, HeadFault, ResponseHead, ResponseHeadParser, StatusSource,
 };
-
-/// `assert_err!(err => pattern)` is `assert!(matches!(err, pattern), "{err:?}")`.
-macro_rules! assert_err {
-    ($err:expr => $($pattern:tt)+) => {{
-        let err = &$err;
-        assert!(matches!(*err, $($pattern)+), "{err:?}");
-    }};
-}
 
 /// A reply nginx accepts, and what its head must read as.
 struct Valid {
@@ -436,7 +430,6 @@ fn rejected() -> Vec<Rejected> {
 #[test]
 fn every_form_nginx_rejects_fails_at_its_byte_and_every_later_split() {
     for case in rejected() {
-        let expected = format!("{:?}", case.error);
         for end in 0..=case.reply.len() {
             let ctx = format!("{} ending at {end}", case.name);
             let result = ResponseHead::parse(&case.reply[..end]);
@@ -447,7 +440,7 @@ fn every_form_nginx_rejects_fails_at_its_byte_and_every_later_split() {
                 );
             } else {
                 let err = result.expect_err(&ctx);
-                assert_eq!(format!("{err:?}"), expected, "{ctx}");
+                assert_eq!(err, case.error, "{ctx}");
                 assert!(err.offset().is_some_and(|o| o < end), "{ctx}");
             }
         }
@@ -455,13 +448,7 @@ fn every_form_nginx_rejects_fails_at_its_byte_and_every_later_split() {
         let mut parser = ResponseHeadParser::new();
         let failed_at = (0..=case.reply.len())
             .find_map(|end| parser.parse(&case.reply[..end]).err().map(|e| (end, e)));
-        let (end, err) = failed_at.expect(case.name);
-        assert_eq!(
-            (end, format!("{err:?}")),
-            (case.proof, expected),
-            "{}",
-            case.name
-        );
+        assert_eq!(failed_at, Some((case.proof, case.error)), "{}", case.name);
     }
 }
 
@@ -475,14 +462,14 @@ fn eof_inside_the_head_is_an_error() {
         (b"Status: 200\r\n\r", 14),
     ];
     for (reply, offset) in cases {
-        let err = ResponseHead::parse_eof(reply).expect_err("truncated");
-        assert_err!(err => Error::TruncatedResponseHead { offset: o } if o == offset);
-        assert_eq!(err.kind(), "TruncatedResponseHead");
-        let err = ResponseHeadParser::new()
-            .parse_eof(reply)
-            .expect_err("truncated");
-        assert_eq!(err.offset(), Some(offset));
+        let expected = Err(Error::TruncatedResponseHead { offset });
+        assert_eq!(ResponseHead::parse_eof(reply), expected);
+        assert_eq!(ResponseHeadParser::new().parse_eof(reply), expected);
     }
+    assert_eq!(
+        ResponseHead::parse_eof(b"").map(|_| ()).unwrap_err().kind(),
+        "TruncatedResponseHead"
+    );
 }
 
 #[test]
@@ -499,10 +486,10 @@ fn the_head_is_bounded() {
         parser.parse(&reply[..25]),
         Ok(Status::Incomplete(_))
     ));
-    assert!(matches!(
+    assert_eq!(
         parser.parse(reply),
         Err(Error::ResponseHeadTooLarge { max: 26 })
-    ));
+    );
 
     // A head that never ends fails at the default bound instead of buffering forever.
     let mut endless = b"X-Big: ".to_vec();
@@ -513,12 +500,12 @@ fn the_head_is_bounded() {
     ));
     endless.push(b'a');
     let err = ResponseHead::parse(&endless).expect_err("too large");
-    assert!(matches!(
+    assert_eq!(
         err,
         Error::ResponseHeadTooLarge {
             max: DEFAULT_MAX_HEAD_LEN
         }
-    ));
+    );
     assert_eq!(err.kind(), "ResponseHeadTooLarge");
 }
 
@@ -537,19 +524,35 @@ fn a_parser_resets_for_the_next_reply() {
 
 #[test]
 fn errors_name_the_fault() {
-    let err = ResponseHead::parse(b"\x64\x00\x00\x01").expect_err("pong");
-    assert_eq!(err.kind(), "InvalidResponseHeader");
-    assert_eq!(err.offset(), Some(1));
-    let message = err.to_string();
-    assert!(
-        message.contains("header name") && message.contains("offset 1"),
-        "{message}"
-    );
-    assert!(!err.hint().is_empty());
-    let err = ResponseHead::parse(b"Status: x\n\n").expect_err("status");
-    assert_eq!((err.kind(), err.offset()), ("InvalidStatus", Some(8)));
-    let err = ResponseHead::parse(b"HTTP/x").expect_err("status line");
-    assert_eq!((err.kind(), err.offset()), ("InvalidStatusLine", Some(5)));
+    let cases: [(&[u8], &str, usize, &[&str]); 3] = [
+        (
+            b"\x64\x00\x00\x01",
+            "InvalidResponseHeader",
+            1,
+            &["header name", "offset 1"],
+        ),
+        (
+            b"Status: x\n\n",
+            "InvalidStatus",
+            8,
+            &["Status", "offset 8"],
+        ),
+        (
+            b"HTTP/x",
+            "InvalidStatusLine",
+            5,
+            &["status line", "offset 5"],
+        ),
+    ];
+    for (reply, kind, offset, words) in cases {
+        let err = ResponseHead::parse(reply).expect_err(kind);
+        assert_eq!((err.kind(), err.offset()), (kind, Some(offset)));
+        let message = err.to_string();
+        for word in words {
+            assert!(message.contains(word), "{message}");
+        }
+        assert!(!err.hint().is_empty(), "{kind}");
+    }
 }
 
 #[test]
@@ -599,14 +602,123 @@ mod properties {
         #[test]
         fn two_pieces_give_the_one_shot_outcome(bytes in reply(), cut in 0usize..96) {
             let cut = cut.min(bytes.len());
-            let one_shot = format!("{:?}", ResponseHead::parse(&bytes));
+            let one_shot = ResponseHead::parse(&bytes);
             let mut parser = ResponseHeadParser::new();
-            let first = parser.parse(&bytes[..cut]);
-            let pieces = match first {
-                Ok(Status::Incomplete(_)) => format!("{:?}", parser.parse(&bytes)),
-                other => format!("{other:?}"),
+            let pieces = match parser.parse(&bytes[..cut]) {
+                Ok(Status::Incomplete(_)) => parser.parse(&bytes),
+                other => other,
             };
             prop_assert_eq!(pieces, one_shot, "cut at {}", cut);
         }
+    }
+}
+
+/// Feature `http`: every head as an `http::response::Parts`, and what the conversion refuses.
+#[cfg(feature = "http")]
+mod to_http {
+    use super::*;
+    use http::{StatusCode, Version};
+    use uwsgi_codec::http::{Error as HttpError, response, response_parts};
+
+    fn head(reply: &[u8]) -> ResponseHead<'_> {
+        complete(ResponseHead::parse(reply), "head")
+    }
+
+    #[test]
+    fn every_accepted_head_converts_without_its_status_header() {
+        for case in VALID {
+            let parts = response_parts(&head(case.reply)).expect(case.name);
+            assert_eq!(parts.status.as_u16(), case.status, "{}", case.name);
+            let version = match case.version {
+                None | Some((1, 1)) => Version::HTTP_11,
+                Some((1, 0)) => Version::HTTP_10,
+                Some((2, 0)) => Version::HTTP_2,
+                other => panic!("{}: no version table entry for {other:?}", case.name),
+            };
+            assert_eq!(parts.version, version, "{}", case.name);
+            let expected: Vec<(String, &[u8])> = case
+                .headers
+                .iter()
+                .filter(|(name, _)| !name.eq_ignore_ascii_case(b"status"))
+                .map(|&(name, value)| (String::from_utf8_lossy(name).to_lowercase(), value))
+                .collect();
+            let got: Vec<(String, &[u8])> = parts
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes()))
+                .collect();
+            assert_eq!(got, expected, "{}: in order, duplicates kept", case.name);
+        }
+    }
+
+    #[test]
+    fn the_status_line_version_maps_or_is_refused() {
+        let cases: [(&[u8], Result<Version, HttpError>); 6] = [
+            (b"HTTP/0.9 200 OK\r\n\r\n", Ok(Version::HTTP_09)),
+            (b"HTTP/1.0 200 OK\r\n\r\n", Ok(Version::HTTP_10)),
+            (b"HTTP/3.0 200 OK\r\n\r\n", Ok(Version::HTTP_3)),
+            (
+                b"HTTP/1.2 200 OK\r\n\r\n",
+                Err(HttpError::UnsupportedVersion { major: 1, minor: 2 }),
+            ),
+            (
+                b"HTTP/2.1 200 OK\r\n\r\n",
+                Err(HttpError::UnsupportedVersion { major: 2, minor: 1 }),
+            ),
+            (
+                b"HTTP/4.0 200 OK\r\n\r\n",
+                Err(HttpError::UnsupportedVersion { major: 4, minor: 0 }),
+            ),
+        ];
+        for (reply, expected) in cases {
+            let version = response_parts(&head(reply)).map(|p| p.version);
+            assert_eq!(version, expected, "{}", String::from_utf8_lossy(reply));
+        }
+    }
+
+    #[test]
+    fn a_content_length_that_cannot_frame_the_body_is_refused() {
+        // The status line takes 0..17; `Content-Length: ` is 16 bytes, so the first value is
+        // at 33 and, after the 19-byte first header line, the second at 52.
+        let cases: [(&[u8], Result<(), HttpError>); 5] = [
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n",
+                Err(HttpError::Reply(Error::InvalidContentLength { offset: 33 })),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+                Err(HttpError::Reply(Error::InvalidContentLength { offset: 52 })),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+                Ok(()),
+            ),
+            // No body to frame: 204 and 304 carry it as metadata, unchecked, as nginx does.
+            (
+                b"HTTP/1.1 204 No Content\r\nContent-Length: abc\r\n\r\n",
+                Ok(()),
+            ),
+            (
+                b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5, 6\r\n\r\n",
+                Ok(()),
+            ),
+        ];
+        for (reply, expected) in &cases {
+            let result = response_parts(&head(reply)).map(|_| ());
+            assert_eq!(result, *expected, "{}", String::from_utf8_lossy(reply));
+        }
+        let err = response_parts(&head(cases[0].0)).expect_err("abc");
+        assert_eq!((err.kind(), err.offset()), ("InvalidContentLength", None));
+        assert_eq!(err.reply().and_then(Error::offset), Some(33));
+    }
+
+    #[test]
+    fn response_wraps_the_parts_with_the_body() {
+        let reply = b"Location: /next\r\nX-A: 1\r\n\r\nmoved";
+        let head = head(reply);
+        let response = response(&head, head.body(reply)).expect("response");
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert_eq!(response.headers()["location"], "/next");
+        assert_eq!(*response.body(), b"moved");
     }
 }

@@ -200,10 +200,15 @@ pub(crate) fn parse_only(parser: &Parser, buf: &[u8]) -> usize {
 pub(crate) fn parse_visit(parser: &Parser, buf: &[u8]) -> usize {
     let mut acc = 0;
     let mut rest = buf;
+    let mut packet = PacketRef::empty();
     while !rest.is_empty() {
-        let packet = parse(parser, rest);
-        acc += visit(&packet);
-        rest = &rest[packet.wire_len()..];
+        match parser.parse_into(rest, &mut packet) {
+            Ok(Status::Complete(len)) => {
+                acc += visit(&packet);
+                rest = &rest[len..];
+            }
+            other => panic!("bench input does not parse: {other:?}"),
+        }
     }
     acc
 }
@@ -270,6 +275,95 @@ pub(crate) fn floor_walk(buf: &[u8]) -> usize {
 #[inline(never)]
 pub(crate) fn floor_header(buf: &[u8]) -> usize {
     usize::from(buf[0]) + usize::from(u16::from_le_bytes([buf[1], buf[2]])) + usize::from(buf[3])
+}
+
+/// Decodes every frame in `src` with a server codec, visiting every pair of every packet as
+/// [`visit`] does: returns the sum of key and value lengths plus the frame count.
+#[cfg(feature = "codec")]
+pub(crate) fn drain(
+    codec: &mut uwsgi_codec::codec::ServerCodec,
+    src: &mut bytes::BytesMut,
+) -> usize {
+    use tokio_util::codec::Decoder;
+    use uwsgi_codec::codec::ServerFrame;
+
+    let mut acc = 0;
+    loop {
+        match codec.decode(src) {
+            Ok(Some(ServerFrame::Packet(packet))) => acc += visit(&packet.view()),
+            Ok(Some(_)) => acc += 1,
+            Ok(None) => return acc,
+            Err(err) => panic!("bench input does not decode: {err}"),
+        }
+    }
+}
+
+/// What a user could write in a few lines of plain safe Rust, with no index and no
+/// diagnostics: the line the crate must not lose to (issue 9).
+pub(crate) mod plain {
+    /// A 65535-byte block holds at most 16383 pairs.
+    pub(crate) const CAPACITY: usize = 16384;
+
+    /// One `[u16 LE len][bytes]` field off the front of `b`.
+    #[inline(always)]
+    fn field(b: &[u8]) -> Option<(&[u8], &[u8])> {
+        let (len, rest) = b.split_first_chunk::<2>()?;
+        rest.split_at_checked(usize::from(u16::from_le_bytes(*len)))
+    }
+
+    /// Parses every packet of `buf` into `slots` (a caller's array, reused), then visits the
+    /// pairs as `super::visit` does.
+    #[inline(never)]
+    pub(crate) fn parse_visit<'a>(buf: &'a [u8], slots: &mut [(&'a [u8], &'a [u8])]) -> usize {
+        let mut acc = 0;
+        let mut rest = buf;
+        while let Some((head, after)) = rest.split_first_chunk::<4>() {
+            let size = usize::from(u16::from_le_bytes([head[1], head[2]]));
+            let Some((mut block, after)) = after.split_at_checked(size) else {
+                panic!("bench input is not a packet stream")
+            };
+            let mut n = 0;
+            while !block.is_empty() {
+                let (Some((k, r)), true) = (field(block), n < slots.len()) else {
+                    panic!("bench input is not a packet stream")
+                };
+                let Some((v, r)) = field(r) else {
+                    panic!("bench input is not a packet stream")
+                };
+                slots[n] = (k, v);
+                n += 1;
+                block = r;
+            }
+            for (k, v) in &slots[..n] {
+                acc += k.len() + v.len();
+            }
+            rest = after;
+        }
+        acc
+    }
+
+    /// Encodes a packet of `pairs` at the end of `out`, patching datasize afterwards.
+    #[inline(never)]
+    pub(crate) fn encode(m1: u8, m2: u8, pairs: &[(&[u8], &[u8])], out: &mut Vec<u8>) -> usize {
+        let start = out.len();
+        out.extend_from_slice(&[m1, 0, 0, m2]);
+        for &(k, v) in pairs {
+            let (Ok(kl), Ok(vl)) = (u16::try_from(k.len()), u16::try_from(v.len())) else {
+                out.truncate(start);
+                return 0;
+            };
+            out.extend_from_slice(&kl.to_le_bytes());
+            out.extend_from_slice(k);
+            out.extend_from_slice(&vl.to_le_bytes());
+            out.extend_from_slice(v);
+        }
+        let Ok(size) = u16::try_from(out.len() - start - 4) else {
+            out.truncate(start);
+            return 0;
+        };
+        out[start + 1..start + 3].copy_from_slice(&size.to_le_bytes());
+        out.len() - start
+    }
 }
 
 /// The pairs of the single packet `wire`, borrowed from it (to feed a `PacketBuilder`).

@@ -20,13 +20,15 @@ pub enum ClientFrame {
     End,
 }
 
-impl From<Step> for ClientFrame {
-    fn from(step: Step) -> Self {
-        match step {
-            Step::Packet(packet) => ClientFrame::Packet(packet),
-            Step::Body(chunk) => ClientFrame::Body(chunk),
-            Step::End => ClientFrame::End,
-        }
+impl Step for ClientFrame {
+    fn packet(packet: Packet) -> Self {
+        ClientFrame::Packet(packet)
+    }
+    fn body(chunk: Bytes) -> Self {
+        ClientFrame::Body(chunk)
+    }
+    fn end() -> Self {
+        ClientFrame::End
     }
 }
 
@@ -179,10 +181,7 @@ impl Decoder for ClientCodec {
         match self.reply {
             Reply::Raw { .. } if src.is_empty() => Ok(None),
             Reply::Raw { .. } => Ok(Some(ClientFrame::Raw(src.split().freeze()))),
-            Reply::Framed => Ok(self
-                .framing
-                .decode(src, State::Done)?
-                .map(ClientFrame::from)),
+            Reply::Framed => Ok(self.framing.decode(src, State::Done)?),
         }
     }
 
@@ -198,7 +197,7 @@ impl Decoder for ClientCodec {
                 if frame.is_none() && !src.is_empty() {
                     src.advance(src.len()); // bytes after a complete reply: not ours to read
                 }
-                Ok(frame.map(ClientFrame::from))
+                Ok(frame)
             }
         }
     }

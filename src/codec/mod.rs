@@ -23,12 +23,13 @@ use bytes::{Bytes, BytesMut};
 
 use crate::{Header, Packet, Parser, Status};
 
-/// What the packet-then-body state machine yields; each role wraps it in its own frame.
-#[derive(Debug)]
-enum Step {
-    Packet(Packet),
-    Body(Bytes),
-    End,
+/// The frames the packet-then-body state machine makes, which each role's frame type has:
+/// the machine builds the role's frame directly, so a packet is not moved from one type into
+/// another on its way out.
+trait Step: Sized {
+    fn packet(packet: Packet) -> Self;
+    fn body(chunk: Bytes) -> Self;
+    fn end() -> Self;
 }
 
 /// Where the decoder is in a message.
@@ -61,7 +62,11 @@ impl Framing {
     }
 
     /// Decodes the next packet, body chunk or end; `after_end` is the state after `End`.
-    fn decode(&mut self, src: &mut BytesMut, after_end: State) -> Result<Option<Step>, Error> {
+    fn decode<F: Step>(
+        &mut self,
+        src: &mut BytesMut,
+        after_end: State,
+    ) -> Result<Option<F>, Error> {
         match self.state {
             State::Head(header) => self.decode_head(src, header),
             State::Body { expected, received } if received < expected => {
@@ -72,21 +77,22 @@ impl Framing {
                 let take = usize::try_from(wanted).map_or(src.len(), |w| w.min(src.len()));
                 let received = received + take as u64;
                 self.state = State::Body { expected, received };
-                Ok(Some(Step::Body(src.split_to(take).freeze())))
+                Ok(Some(F::body(src.split_to(take).freeze())))
             }
             State::Body { .. } => {
                 self.state = after_end;
-                Ok(Some(Step::End))
+                Ok(Some(F::end()))
             }
             State::Done => Ok(None),
         }
     }
 
-    fn decode_head(
+    #[inline]
+    fn decode_head<F: Step>(
         &mut self,
         src: &mut BytesMut,
         known: Option<Header>,
-    ) -> Result<Option<Step>, Error> {
+    ) -> Result<Option<F>, Error> {
         let header = match known {
             Some(header) => header,
             None => match self.parser.parse_header(src)? {
@@ -116,11 +122,15 @@ impl Framing {
             expected,
             received: 0,
         };
-        Ok(Some(Step::Packet(packet)))
+        Ok(Some(F::packet(packet)))
     }
 
     /// At the end of input: a clean end only between messages (rules H7 and C7).
-    fn decode_eof(&mut self, src: &mut BytesMut, after_end: State) -> Result<Option<Step>, Error> {
+    fn decode_eof<F: Step>(
+        &mut self,
+        src: &mut BytesMut,
+        after_end: State,
+    ) -> Result<Option<F>, Error> {
         if let Some(step) = self.decode(src, after_end)? {
             return Ok(Some(step));
         }

@@ -20,13 +20,15 @@ pub enum ServerFrame {
     Trailing(Bytes),
 }
 
-impl From<Step> for ServerFrame {
-    fn from(step: Step) -> Self {
-        match step {
-            Step::Packet(packet) => ServerFrame::Packet(packet),
-            Step::Body(chunk) => ServerFrame::Body(chunk),
-            Step::End => ServerFrame::End,
-        }
+impl Step for ServerFrame {
+    fn packet(packet: Packet) -> Self {
+        ServerFrame::Packet(packet)
+    }
+    fn body(chunk: Bytes) -> Self {
+        ServerFrame::Body(chunk)
+    }
+    fn end() -> Self {
+        ServerFrame::End
     }
 }
 
@@ -138,7 +140,7 @@ impl Decoder for ServerCodec {
             return Ok((!src.is_empty()).then(|| ServerFrame::Trailing(src.split().freeze())));
         }
         let after_end = self.after_end();
-        Ok(self.framing.decode(src, after_end)?.map(ServerFrame::from))
+        Ok(self.framing.decode(src, after_end)?)
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<ServerFrame>, Error> {
@@ -146,10 +148,7 @@ impl Decoder for ServerCodec {
             return self.decode(src);
         }
         let after_end = self.after_end();
-        Ok(self
-            .framing
-            .decode_eof(src, after_end)?
-            .map(ServerFrame::from))
+        Ok(self.framing.decode_eof(src, after_end)?)
     }
 }
 

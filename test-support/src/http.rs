@@ -4,7 +4,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::{find, show, tool};
+use super::{find, show, tool};
 
 /// An HTTP response, split.
 pub struct HttpReply {

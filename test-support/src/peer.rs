@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::{loopback, repo};
+use super::{loopback, repo};
 use std::net::TcpStream;
 
 /// A running peer. Dropping it stops it: SIGTERM to its process group (uWSGI's master then
@@ -154,7 +154,7 @@ impl PeerCtl {
         upstream: Option<u16>,
         app: Option<&str>,
     ) -> Result<PeerCtl, String> {
-        let port = crate::free_port();
+        let port = super::free_port();
         let dir = dir.join(peer);
         let mut command = Command::new("python3");
         command

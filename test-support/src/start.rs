@@ -9,7 +9,7 @@ use std::sync::{OnceLock, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use crate::{Peer, django_venv, free_port, repo, tool, utf8, uwsgi_binary};
+use super::{Peer, django_venv, free_port, repo, tool, utf8, uwsgi_binary};
 
 /// The workspace's examples the tests run, as (package, example); each has its own
 /// once-per-process build below.

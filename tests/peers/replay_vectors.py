@@ -3,8 +3,8 @@
 
   replay_vectors.py HOST:PORT [--vectors DIR] [--json OUT] [--expect-fail FILE] [--timeout S]
 
-A standard-library replica of examples/conformance.rs's rules, for peers the Rust runner is not
-at hand for (it reproduces tests/vectors/uwsgi-expected-failures.txt exactly for Debian's uWSGI
+A standard-library replica of the old byte-level runner (examples/conformance.rs, now `uwsgi conformance`), for peers the Rust runner is not
+at hand for (it reproduces its old uWSGI list exactly for Debian's uWSGI
 with hello.py). Which vectors run: request direction, not a datagram, default options, at least
 4 bytes, a request family by PROTOCOL.md §3 (modifier1 173 only with modifier2 2-4), and no
 code- or process-affecting UWSGI_* var; the rest are SKIP. A vector is well-formed when its expect

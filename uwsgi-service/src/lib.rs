@@ -12,7 +12,6 @@ mod server;
 mod service;
 
 pub use client::{Client, ClientConfig, ClientError, ResponseBody};
-pub use convert::{TargetSource, UriForm};
 pub use server::{
     BodyError, Listener, PeerInfo, RequestBody, Serve, ServerConfig, serve, serve_connection,
 };
@@ -20,5 +19,8 @@ pub use service::{BoxError, HttpService, HyperService, TowerService};
 
 /// The protocol crate this one is built on.
 pub use uwsgi_codec;
-/// How the client writes a request's vars (addresses, document root, header mapping).
-pub use uwsgi_codec::http::RequestVarsConfig;
+/// How the client writes a request's vars (addresses, document root, header mapping,
+/// `Transfer-Encoding`), and how the server reads them (target source, URI form).
+pub use uwsgi_codec::http::{
+    RequestConfig, RequestVarsConfig, TargetSource, TransferEncoding, UriForm,
+};

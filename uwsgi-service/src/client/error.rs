@@ -62,8 +62,9 @@ pub enum ClientError {
     },
     /// The reply's head is not valid HTTP (nginx would answer 502).
     InvalidReply(uwsgi_codec::reply::Error),
-    /// The reply's head has a status, header name or value that `http` refuses.
-    InvalidReplyHead(&'static str),
+    /// The reply's head cannot be an `http::Response` head (a version `http` has no value for,
+    /// two `Content-Length`s that differ …).
+    InvalidReplyHead(uwsgi_codec::http::Error),
     /// The reply ended before its `Content-Length`.
     TruncatedReply {
         /// The announced length.
@@ -145,9 +146,7 @@ impl fmt::Display for ClientError {
                 write!(f, "the connection to uWSGI was idle for {timeout:?} (idle timeout)")
             }
             ClientError::InvalidReply(err) => write!(f, "invalid reply from uWSGI: {err}"),
-            ClientError::InvalidReplyHead(part) => {
-                write!(f, "invalid reply from uWSGI: a {part} that HTTP refuses")
-            }
+            ClientError::InvalidReplyHead(err) => write!(f, "invalid reply from uWSGI: {err}"),
             ClientError::TruncatedReply { expected, received } => write!(
                 f,
                 "the reply ended after {received} of its {expected} body bytes"
@@ -164,6 +163,7 @@ impl std::error::Error for ClientError {
             ClientError::Send(err) | ClientError::Read(err) => Some(err),
             ClientError::Encode(err) => Some(err),
             ClientError::InvalidReply(err) => Some(err),
+            ClientError::InvalidReplyHead(err) => Some(err),
             ClientError::RequestBody(err) => Some(&**err),
             _ => None,
         }

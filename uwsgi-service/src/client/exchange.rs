@@ -16,7 +16,7 @@ use uwsgi_codec::reply::{ReplyBody, ResponseHeadParser};
 
 use super::ClientError;
 use super::body::Reader;
-use crate::convert::{self, ReplyPart};
+use crate::convert;
 use crate::service::BoxError;
 
 /// A request body whose length is known.
@@ -157,13 +157,8 @@ pub(crate) async fn read_head(
             if let Status::Complete(head) = parsed.map_err(ClientError::InvalidReply)? {
                 let head_len = head.head_len();
                 if head.status() >= 200 {
-                    let parts = convert::response_parts(&head).map_err(|part| {
-                        ClientError::InvalidReplyHead(match part {
-                            ReplyPart::Status(_) => "status",
-                            ReplyPart::HeaderName => "header name",
-                            ReplyPart::HeaderValue => "header value",
-                        })
-                    })?;
+                    let parts =
+                        convert::response_parts(&head).map_err(ClientError::InvalidReplyHead)?;
                     let framing = head
                         .body_framing(head_request)
                         .map_err(ClientError::InvalidReply)?;

@@ -50,7 +50,6 @@ pub struct ClientConfig {
     max_buffered_body: Option<usize>,
     max_head: usize,
     modifier1: Modifier1,
-    keep_transfer_encoding: bool,
     vars: RequestVarsConfig,
 }
 
@@ -70,7 +69,7 @@ impl ClientConfig {
     pub const DEFAULT_MAX_BUFFERED_BODY: usize = 1 << 20;
 
     /// The defaults: the `DEFAULT_*` constants, a 64 KiB bound on the reply head
-    /// ([`DEFAULT_MAX_HEAD_LEN`]), modifier1 0, `Transfer-Encoding` left out, and vars as
+    /// ([`DEFAULT_MAX_HEAD_LEN`]), modifier1 0, and vars (`Transfer-Encoding` left out) as
     /// for a connection from 127.0.0.1 to 127.0.0.1:80 (set the real ones with
     /// [`with_vars`](Self::with_vars) or per request with [`Client::send_with`]).
     pub fn new() -> Self {
@@ -83,7 +82,6 @@ impl ClientConfig {
             max_buffered_body: Some(Self::DEFAULT_MAX_BUFFERED_BODY),
             max_head: DEFAULT_MAX_HEAD_LEN,
             modifier1: Modifier1::WSGI,
-            keep_transfer_encoding: false,
             vars: RequestVarsConfig::new(server, remote),
         }
     }
@@ -126,17 +124,13 @@ impl ClientConfig {
         self
     }
 
-    /// Sends `HTTP_TRANSFER_ENCODING` as nginx does (`chunked` next to the computed
-    /// `CONTENT_LENGTH`) when `true`. Off by default: the body after a packet is always framed
-    /// by its length (rule C5), and `chunked` beside a length is the shape of a smuggling
-    /// attempt to any decoder that checks.
-    pub fn with_nginx_transfer_encoding(mut self, keep: bool) -> Self {
-        self.keep_transfer_encoding = keep;
-        self
-    }
-
-    /// Sets the addresses, document root, server name and header mapping the vars are made
-    /// with, for [`Client::send`].
+    /// Sets the addresses, document root, server name, header mapping and
+    /// `Transfer-Encoding` handling the vars are made with, for [`Client::send`].
+    ///
+    /// `Transfer-Encoding` is left out by default ([`TransferEncoding::Drop`](crate::TransferEncoding::Drop)): the body after a
+    /// packet is always framed by its length (rule C5), and `chunked` beside a length is the
+    /// shape of a smuggling attempt to any decoder that checks.
+    /// `with_transfer_encoding(TransferEncoding::Keep)` sends it as nginx does.
     pub fn with_vars(mut self, vars: RequestVarsConfig) -> Self {
         self.vars = vars;
         self
@@ -214,10 +208,10 @@ impl Client {
         B: Body<Error: Into<BoxError>>,
     {
         let config = &*self.config;
-        let (mut parts, body) = request.into_parts();
+        let (parts, body) = request.into_parts();
         let head_request = parts.method == Method::HEAD;
         let body = exchange::prepare(body, config.max_buffered_body, config.idle_timeout).await?;
-        let vars = convert::request_vars(&mut parts, vars, config.keep_transfer_encoding);
+        let vars = convert::request_vars(&parts, vars);
         let mut packet = BytesMut::new();
         vars.builder(config.modifier1)
             .with_body_len(body.len())

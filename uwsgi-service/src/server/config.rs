@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::convert::{TargetSource, UriForm};
+use uwsgi_codec::http::{RequestConfig, TargetSource, UriForm};
 
 /// The limits, timeouts and request settings of a server.
 ///
@@ -29,8 +29,7 @@ pub struct ServerConfig {
     pub(crate) max_body: u64,
     pub(crate) max_connections: usize,
     pub(crate) shutdown_timeout: Duration,
-    pub(crate) target: TargetSource,
-    pub(crate) uri_form: UriForm,
+    pub(crate) request: RequestConfig,
 }
 
 impl ServerConfig {
@@ -59,8 +58,8 @@ impl ServerConfig {
     /// connections are closed.
     pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
-    /// The defaults: the `DEFAULT_*` constants, [`TargetSource::PathInfo`] and
-    /// [`UriForm::Origin`].
+    /// The defaults: the `DEFAULT_*` constants and [`RequestConfig::new`]
+    /// ([`TargetSource::PathInfo`], [`UriForm::Origin`]).
     pub fn new() -> Self {
         ServerConfig {
             head_timeout: Self::DEFAULT_HEAD_TIMEOUT,
@@ -70,8 +69,7 @@ impl ServerConfig {
             max_body: Self::DEFAULT_MAX_BODY,
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
-            target: TargetSource::default(),
-            uri_form: UriForm::default(),
+            request: RequestConfig::new(),
         }
     }
 
@@ -119,16 +117,22 @@ impl ServerConfig {
         self
     }
 
-    /// Sets where the request target comes from ([`TargetSource::PathInfo`] by default:
-    /// nginx rewrites are followed).
+    /// Sets where the request target comes from ([`TargetSource::PathInfo`] by default).
+    ///
+    /// nginx sends the target twice: `REQUEST_URI`, exactly as the client sent it and never
+    /// changed by a rewrite, and `PATH_INFO` (`$uri`), decoded, normalised and **changed by
+    /// `rewrite … break`**, `index` and `try_files`. With the default, an app sees the path
+    /// nginx routed (what WSGI apps behind uWSGI see); with [`TargetSource::RequestUri`], a
+    /// rewrite in the `location` is invisible to the app.
     pub fn with_target_source(mut self, source: TargetSource) -> Self {
-        self.target = source;
+        self.request = self.request.with_target_source(source);
         self
     }
 
-    /// Sets the form of the request URI ([`UriForm::Origin`] by default, as axum expects).
+    /// Sets the form of the request URI ([`UriForm::Origin`], `/path?query`, by default: what
+    /// hyper hands an axum app).
     pub fn with_uri_form(mut self, form: UriForm) -> Self {
-        self.uri_form = form;
+        self.request = self.request.with_uri_form(form);
         self
     }
 }

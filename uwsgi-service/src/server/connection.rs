@@ -165,7 +165,7 @@ fn request(
             return Err((StatusCode::NOT_IMPLEMENTED, why));
         }
     };
-    let parts = convert::request_parts(packet, &vars, config.target, config.uri_form)
+    let parts = convert::request_parts(&vars, &config.request)
         .map_err(|err| (StatusCode::BAD_REQUEST, err.to_string()))?;
     let peer = PeerInfo::from_vars(&vars, front_end);
     let mut request = Request::from_parts(parts, ());

@@ -1,16 +1,13 @@
-//! Interoperability with real peers (PROTOCOL.md §1, §8, §10): nginx 1.22 in front of the
-//! crate's `server` example, and the crate's `client` example in front of uWSGI 2.0 (the
-//! classic hello app, a Django project, and an app that reports its WSGI environ as raw bytes).
+//! Interoperability with real peers (PROTOCOL.md §1, §8, §10): nginx 1.22 in front of
+//! `uwsgi serve`, and `uwsgi curl` / `uwsgi ping` in front of uWSGI 2.0 (the classic hello
+//! app, a Django project, and an app that reports its WSGI environ as raw bytes) and of a
+//! keep-alive peer (gunicorn's gthread worker), where curl finishes on Content-Length.
 //!
 //! The peers come from Debian: `bash .ci/install-peers` installs them (nginx, uWSGI with the
-//! python3 and ping plugins, curl, and Django in `target/peer-venv`). The harness is
-//! `tests/support`: every peer runs under a `Peer` guard that stops and reaps it (and whatever
+//! python3 and ping plugins, curl, and Django in `target/peer-venv`). The harness is the
+//! `uwsgi-test-support` crate: every peer runs under a `Peer` guard that stops and reaps it (and whatever
 //! it forked) on drop, panics included; ports are free loopback ports; files go under
 //! `target/peer-tmp/<test>-<pid>/`.
-#![cfg(feature = "codec")]
-
-mod support;
-
 use std::fs;
 use std::io::{Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -20,11 +17,25 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{
-    HttpReply, Scratch, UWSGI_PARAMS, curl, curl_data, example, loopback, loopback_listener,
-    nginx_errors, parse_http, show, start_nginx, start_server, start_uwsgi, start_uwsgi_django,
-    stop_all,
+use std::path::Path;
+
+use uwsgi_test_support::{
+    HttpReply, Peer, PeerCtl, Scratch, UWSGI_PARAMS, curl, curl_data, loopback, loopback_listener,
+    nginx_errors, parse_http, show, start_nginx, start_uwsgi, start_uwsgi_django, stop_all,
 };
+
+/// The `uwsgi` binary under test.
+fn uwsgi() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_uwsgi"))
+}
+
+/// `uwsgi serve ARGS`; returns the guard and the address from its first stdout line.
+fn start_server(dir: &Path, name: &str, args: &[&str]) -> (Peer, String) {
+    let args: Vec<&str> = std::iter::once("serve")
+        .chain(args.iter().copied())
+        .collect();
+    uwsgi_test_support::start_server(dir, name, uwsgi(), &args)
+}
 
 /// Var pairs in wire order.
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
@@ -101,13 +112,16 @@ fn raw_http(port: u16, request: &[u8]) -> HttpReply {
     reply
 }
 
-/// The crate's `client` example.
+/// `uwsgi curl ARGS`, or `uwsgi ping` when ARGS hold `--ping`.
 fn client(args: &[&str]) -> Output {
-    Command::new(example("client"))
-        .args(args)
+    let ping = args.contains(&"--ping");
+    let rest: Vec<&str> = args.iter().copied().filter(|a| *a != "--ping").collect();
+    Command::new(uwsgi())
+        .arg(if ping { "ping" } else { "curl" })
+        .args(rest)
         .stdin(Stdio::null())
         .output()
-        .expect("run the client example")
+        .expect("run uwsgi curl")
 }
 
 fn client_ok(args: &[&str]) -> Vec<u8> {
@@ -136,7 +150,7 @@ fn assert_pong(stdout: &[u8], addr: &str) -> f64 {
 // ------------------------------------------------------------------------------------------
 // The recorder: what nginx really sent, parsed without the crate
 
-/// A transparent TCP relay between nginx and `server --dump` that keeps every byte nginx sends
+/// A transparent TCP relay between nginx and `uwsgi serve --dump` that keeps every byte nginx sends
 /// on each upstream connection. The server sees exactly nginx's bytes (segmented by 16 KiB
 /// reads), so what the crate decoded can be compared with the wire byte for byte, REMOTE_PORT
 /// included.
@@ -269,7 +283,7 @@ fn parse_capture(wire: &[u8], case: &str) -> (Request, usize) {
     (request, datasize)
 }
 
-/// `server --dump`'s JSON as a request; checks that `key`/`value` are the UTF-8 readings of
+/// `uwsgi serve --dump`'s JSON as a request; checks that `key`/`value` are the UTF-8 readings of
 /// the hex (null when not UTF-8) and `body_len` the body's length.
 fn parse_dump(json: &[u8], case: &str) -> Request {
     let doc: Value = serde_json::from_slice(json)
@@ -347,7 +361,7 @@ fn assert_same_request(case: &str, decoded: &Request, sent: &Request) {
     assert_eq!(decoded, sent, "{case}");
 }
 
-/// Sends one request through nginx to the recorder and `server --dump`; asserts that the
+/// Sends one request through nginx to the recorder and `uwsgi serve --dump`; asserts that the
 /// crate decoded exactly what nginx put on the wire; returns that request and its datasize.
 fn through_nginx(
     recorder: &Recorder,
@@ -861,4 +875,67 @@ fn nginx_classic_deployment_hello_world() {
         let log = fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default();
         assert!(!log.contains("peer "), "{name} complained:\n{log}");
     }
+}
+
+// ------------------------------------------------------------------------------------------
+// d. curl against keep-alive peers: it finishes on Content-Length, not at EOF
+
+/// A server that answers every request with a Content-Length reply and keeps the connection
+/// open (as gunicorn's gthread and asgi workers do in uwsgi mode).
+fn keep_alive_server() -> u16 {
+    let (listener, port) = loopback_listener();
+    thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut stream) = stream else { continue };
+            thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let reply =
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello";
+                let _ = stream.write_all(reply);
+                thread::sleep(Duration::from_secs(30)); // never closes on its own
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn curl_finishes_on_content_length_against_keep_alive_peers() {
+    let port = keep_alive_server();
+    let started = Instant::now();
+    let reply = client_ok(&[&format!("127.0.0.1:{port}"), "/", "--timeout", "10"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(reply.ends_with(b"\r\n\r\nhello"), "{}", show(&reply, 500));
+    let body = client_ok(&[&format!("127.0.0.1:{port}"), "/", "--body-only"]);
+    assert_eq!(body, b"hello");
+
+    // gunicorn's gthread worker in uwsgi mode keeps the connection open after its reply.
+    let dir = Scratch::new("curl_keep_alive");
+    let gthread =
+        PeerCtl::start("gunicorn-gthread", &dir, None, None).unwrap_or_else(|e| panic!("{e}"));
+    let body_file = dir.join("body.bin");
+    fs::write(&body_file, all_bytes(100_000, 3)).expect("write the body");
+    let started = Instant::now();
+    let reply = parse_http(&client_ok(&[
+        &gthread.addr(),
+        "/keep?alive=1",
+        "--data",
+        body_file.to_str().expect("UTF-8"),
+        "--timeout",
+        "10",
+    ]));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(reply.status, 200, "{}", reply.head);
+    let doc: Value = serde_json::from_slice(&reply.body).expect("appview's JSON");
+    assert_eq!(doc["body_len"], json!(100_000), "{doc}");
+    assert_eq!(doc["path"], json!("/keep"), "{doc}");
 }

@@ -1,4 +1,4 @@
-//! Runs `examples/inspect.rs` as a program: `cargo run --example inspect -- ARGS`.
+//! `uwsgi inspect` as a program: the same output and `--json` schema as the old example.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -6,7 +6,8 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 use uwsgi_codec::PacketRef;
 
-const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+/// The repository root (the captures live in its tests/).
+const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 struct Run {
     code: Option<i32>,
@@ -27,22 +28,22 @@ impl Run {
     }
 }
 
-/// Runs the example with `args`, feeding `stdin` (empty if `None`).
+/// Runs `uwsgi inspect` with `args`, feeding `stdin` (empty if `None`).
 fn inspect(args: &[&str], stdin: Option<&[u8]>) -> Run {
-    let mut child = Command::new(env!("CARGO"))
-        .args(["run", "--quiet", "--example", "inspect", "--"])
+    let mut child = Command::new(env!("CARGO_BIN_EXE_uwsgi"))
+        .arg("inspect")
         .args(args)
-        .current_dir(MANIFEST_DIR)
+        .current_dir(REPO)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("cargo runs");
+        .expect("uwsgi runs");
     let mut pipe = child.stdin.take().expect("stdin is piped");
     let input = stdin.unwrap_or_default().to_vec();
     // A thread, so a child that writes before it has read everything cannot deadlock us.
     let writer = std::thread::spawn(move || pipe.write_all(&input));
-    let output = child.wait_with_output().expect("cargo finishes");
+    let output = child.wait_with_output().expect("uwsgi finishes");
     writer
         .join()
         .expect("writer thread")
@@ -66,7 +67,7 @@ fn json_lines(run: &Run, count: usize) -> Vec<Value> {
 }
 
 fn capture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{MANIFEST_DIR}/tests/captures/{name}")).expect("capture exists")
+    std::fs::read(format!("{REPO}/tests/captures/{name}")).expect("capture exists")
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -228,4 +229,23 @@ fn text_dump_of_a_stream_shows_bodies_and_stops_at_a_truncated_packet() {
             run.stdout
         );
     }
+}
+
+#[test]
+fn bad_arguments_are_one_line_and_exit_2() {
+    let run = inspect(&["--max-datasize", "x"], None);
+    run.assert_code(2);
+    let run = inspect(&["--hex"], None);
+    run.assert_code(2);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    let run = inspect(&["/no/such/file"], None);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .starts_with("uwsgi inspect: cannot read /no/such/file"),
+        "{}",
+        run.stderr
+    );
+    let run = inspect(&["--hex", "-"], Some(b"0g"));
+    run.assert_code(2);
 }

@@ -1,0 +1,208 @@
+//! Feeding the tokio-util codecs the way `Framed` does: after each read, `decode` until it
+//! returns `None`; at the end of input, `decode_eof` until it returns `None`. Errors come back
+//! as a [`Fault`], which compares exactly (`codec::Error` holds an `io::Error` and cannot).
+
+use std::io;
+
+use bytes::{Bytes, BytesMut};
+use tokio_util::codec::Decoder;
+use uwsgi_codec::Error;
+use uwsgi_codec::codec::{self, ClientFrame, ServerFrame};
+
+/// A `codec::Error`, comparable: the variant and every number it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// `codec::Error::Packet`: the core error.
+    Packet(Error),
+    /// `codec::Error::TruncatedBody`.
+    TruncatedBody { expected: u64, received: u64 },
+    /// `codec::Error::BodyTooLarge`.
+    BodyTooLarge { len: u64, max: u64 },
+    /// `codec::Error::BodyMismatch`.
+    BodyMismatch { expected: u64, received: u64 },
+    /// `codec::Error::Io`, by its kind.
+    Io(io::ErrorKind),
+    /// A variant added later, by its `kind()`.
+    Other(&'static str),
+}
+
+impl From<codec::Error> for Fault {
+    fn from(err: codec::Error) -> Self {
+        match err {
+            codec::Error::Packet(err) => Fault::Packet(err),
+            codec::Error::TruncatedBody { expected, received } => {
+                Fault::TruncatedBody { expected, received }
+            }
+            codec::Error::BodyTooLarge { len, max } => Fault::BodyTooLarge { len, max },
+            codec::Error::BodyMismatch { expected, received } => {
+                Fault::BodyMismatch { expected, received }
+            }
+            codec::Error::Io(err) => Fault::Io(err.kind()),
+            other => Fault::Other(other.kind()),
+        }
+    }
+}
+
+impl From<Error> for Fault {
+    fn from(err: Error) -> Self {
+        Fault::Packet(err)
+    }
+}
+
+/// Frames whose chunks (body, trailing, raw) merge, so that streams cut differently compare
+/// equal.
+pub(crate) trait Merge: Sized {
+    /// Appends `next` to `self` when both are chunks of the same kind; `false` otherwise.
+    fn absorb(&mut self, next: &Self) -> bool;
+}
+
+fn append(a: &mut Bytes, b: &Bytes) -> bool {
+    *a = [&a[..], &b[..]].concat().into();
+    true
+}
+
+/// `impl Merge` for a frame type whose chunk variants are `$chunk`.
+macro_rules! merge_chunks {
+    ($frame:ident: $($chunk:ident),+) => {
+        impl Merge for $frame {
+            fn absorb(&mut self, next: &Self) -> bool {
+                match (self, next) {
+                    $(($frame::$chunk(a), $frame::$chunk(b)) => append(a, b),)+
+                    _ => false,
+                }
+            }
+        }
+    };
+}
+
+merge_chunks!(ServerFrame: Body, Trailing);
+merge_chunks!(ClientFrame: Body, Raw);
+
+/// `frames` with consecutive chunks of one kind merged.
+pub(crate) fn merged<F: Merge>(frames: Vec<F>) -> Vec<F> {
+    let mut out: Vec<F> = Vec::with_capacity(frames.len());
+    for frame in frames {
+        if !out.last_mut().is_some_and(|last| last.absorb(&frame)) {
+            out.push(frame);
+        }
+    }
+    out
+}
+
+/// Where a run stopped with an error.
+#[derive(Debug)]
+pub(crate) struct Stop {
+    /// The error.
+    pub(crate) fault: Fault,
+    /// How many input bytes had been fed.
+    pub(crate) fed: usize,
+    /// Whether it came from `decode_eof`.
+    pub(crate) at_eof: bool,
+}
+
+/// What a decoder yielded for an input, and the error it stopped with, if any.
+#[derive(Debug)]
+pub(crate) struct Run<F> {
+    /// The frames, in order, unmerged.
+    pub(crate) frames: Vec<F>,
+    /// The error, always after the last frame.
+    pub(crate) stop: Option<Stop>,
+}
+
+impl<F> Run<F> {
+    /// The frames, or the error.
+    pub(crate) fn result(self) -> Result<Vec<F>, Fault> {
+        match self.stop {
+            None => Ok(self.frames),
+            Some(stop) => Err(stop.fault),
+        }
+    }
+}
+
+/// Feeds `pieces` in order (a read each), draining `decode` after each, then drains
+/// `decode_eof`; stops at the first error. Panics if the decoder yields frames forever.
+pub(crate) fn run<'a, D>(codec: &mut D, pieces: impl IntoIterator<Item = &'a [u8]>) -> Run<D::Item>
+where
+    D: Decoder<Error = codec::Error>,
+{
+    let pieces: Vec<&[u8]> = pieces.into_iter().collect();
+    let limit = 4 * pieces.iter().map(|p| p.len()).sum::<usize>() + 64;
+    let mut calls = 0;
+    let mut step = || {
+        calls += 1;
+        assert!(calls <= limit, "the decoder makes no progress");
+    };
+    let mut src = BytesMut::new();
+    let mut run = Run {
+        frames: Vec::new(),
+        stop: None,
+    };
+    let mut fed = 0;
+    for piece in pieces {
+        src.extend_from_slice(piece);
+        fed += piece.len();
+        loop {
+            step();
+            match codec.decode(&mut src) {
+                Ok(Some(frame)) => run.frames.push(frame),
+                Ok(None) => break,
+                Err(err) => {
+                    let (fault, at_eof) = (Fault::from(err), false);
+                    run.stop = Some(Stop { fault, fed, at_eof });
+                    return run;
+                }
+            }
+        }
+    }
+    loop {
+        step();
+        match codec.decode_eof(&mut src) {
+            Ok(Some(frame)) => run.frames.push(frame),
+            Ok(None) => return run,
+            Err(err) => {
+                let (fault, at_eof) = (Fault::from(err), true);
+                run.stop = Some(Stop { fault, fed, at_eof });
+                return run;
+            }
+        }
+    }
+}
+
+/// [`run`], as a result.
+pub(crate) fn feed<'a, D>(
+    codec: &mut D,
+    pieces: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Vec<D::Item>, Fault>
+where
+    D: Decoder<Error = codec::Error>,
+{
+    run(codec, pieces).result()
+}
+
+/// Decodes `input` in one piece, to the end of input.
+pub(crate) fn decode_all<D>(codec: &mut D, input: &[u8]) -> Result<Vec<D::Item>, Fault>
+where
+    D: Decoder<Error = codec::Error>,
+{
+    feed(codec, [input])
+}
+
+/// Decodes what `src` holds, without ending the input.
+pub(crate) fn drain<D>(codec: &mut D, src: &mut BytesMut) -> Result<Vec<D::Item>, Fault>
+where
+    D: Decoder<Error = codec::Error>,
+{
+    let mut frames = Vec::new();
+    for _ in 0..=4 * src.len() + 64 {
+        match codec.decode(src)? {
+            Some(frame) => frames.push(frame),
+            None => return Ok(frames),
+        }
+    }
+    panic!("the decoder makes no progress")
+}
+
+/// A `ServerFrame::Body` of static bytes.
+pub(crate) fn body(bytes: &'static [u8]) -> ServerFrame {
+    ServerFrame::Body(Bytes::from_static(bytes))
+}
