@@ -146,7 +146,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
             tracing::info!(front_end = ?front_end, "request body cut short: {why}");
         }
         if responded {
-            let _ = timeout(config.write_timeout, writer.shutdown()).await;
+            // Closing the connection (dropping it) ends the response; a flush is all a stream
+            // with its own buffer needs, and a TCP socket spares the shutdown call.
+            let _ = timeout(config.write_timeout, writer.flush()).await;
         }
     }
 }
