@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use super::{Peer, django_venv, free_port, repo, tool, utf8, uwsgi_binary};
 
-/// The root crate's examples the tests run; each has its own once-per-process build below.
-const EXAMPLES: [&str; 1] = ["gateway"];
+/// The workspace's examples the tests run, as (package, example); each has its own
+/// once-per-process build below.
+const EXAMPLES: [(&str, &str); 2] = [("uwsgi-service", "proxy"), ("uwsgi-service", "axum")];
 
 /// The crate's example `name`, built by `cargo build --example NAME` on its first use in this
 /// process: `cargo test --test X` builds no examples, so the binary could be missing or stale.
@@ -20,14 +21,17 @@ pub fn example(name: &str) -> &'static Path {
     static BUILT: [OnceLock<PathBuf>; EXAMPLES.len()] = [const { OnceLock::new() }; EXAMPLES.len()];
     let index = EXAMPLES
         .iter()
-        .position(|known| *known == name)
+        .position(|(_, known)| *known == name)
         .unwrap_or_else(|| panic!("example `{name}` is not in support::EXAMPLES"));
-    BUILT[index].get_or_init(|| build_example(name))
+    let package = EXAMPLES
+        .get(index)
+        .map_or("uwsgi-codec", |(package, _)| package);
+    BUILT[index].get_or_init(|| build_example(package, name))
 }
 
 /// The test binary is `target/<profile>/deps/X-HASH`; the example goes to
 /// `target/<profile>/examples/NAME`, built into the same target directory and profile.
-fn build_example(name: &str) -> PathBuf {
+fn build_example(package: &str, name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let profile = exe
         .parent()
@@ -37,16 +41,7 @@ fn build_example(name: &str) -> PathBuf {
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .current_dir(repo())
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "uwsgi-codec",
-            "--features",
-            "codec",
-            "--example",
-            name,
-        ])
+        .args(["build", "--quiet", "-p", package, "--example", name])
         .arg("--target-dir")
         .arg(target);
     if profile.ends_with("release") {
@@ -210,7 +205,7 @@ pub fn start_nginx(dir: &Path, locations: &str) -> (Peer, u16, PathBuf) {
 master_process off;
 pid "{p}/nginx.pid";
 error_log "{p}/error.log" info;
-events {{ worker_connections 64; }}
+events {{ worker_connections 1024; }}
 http {{
     access_log "{p}/access.log";
     client_body_temp_path "{p}/client_body";
