@@ -57,3 +57,55 @@ fn body_len_fills_a_placeholder_beside_an_equal_content_length() {
         assert_eq!(packet.body_len(), Ok(5));
     }
 }
+
+/// Found by the `codec` target: `ClientCodec` took the body length from what the builder was
+/// told (`with_body_len`, its `CONTENT_LENGTH` vars) rather than from the packet it wrote, so
+/// it let through body bytes that a server frames as the next packet or as trailing bytes
+/// (PROTOCOL.md C6, C8). Two shapes: raw bytes (E6) whose `10 00` reads as a key length of 16,
+/// swallowing the `CONTENT_LENGTH` pair the builder appends into one key; and a cache magic
+/// request (111/17), which a server frames by `size` (§2.4), not by `CONTENT_LENGTH`. The codec
+/// now reads the body length from the bytes it wrote, as a server would, and holds the body to
+/// it.
+#[cfg(feature = "codec")]
+#[test]
+fn client_codec_frames_the_body_the_written_packet_frames() {
+    use bytes::{Bytes, BytesMut};
+    use tokio_util::codec::Encoder;
+    use uwsgi_codec::codec::{ClientCodec, ClientMessage, Error as CodecError};
+
+    let swallowed = PacketBuilder::new(0).raw(b"\x10\x00").with_body_len(10);
+    let cache = PacketBuilder::new(111).with_modifier2(17).with_body_len(3);
+    for (builder, body) in [(&swallowed, 10), (&cache, 3)] {
+        let mut codec = ClientCodec::new();
+        let mut wire = BytesMut::new();
+        codec
+            .encode(ClientMessage::Packet(builder), &mut wire)
+            .expect("a valid packet");
+        let framed = PacketRef::parse(&wire)
+            .ok()
+            .and_then(Status::complete)
+            .map(|packet| packet.body_len());
+        assert_eq!(framed, Some(Ok(0)), "what a server frames");
+        let sent = codec.encode(
+            ClientMessage::Body(Bytes::from(vec![b'x'; body])),
+            &mut wire,
+        );
+        assert!(
+            matches!(
+                sent,
+                Err(CodecError::BodyMismatch { expected: 0, received }) if received == body as u64
+            ),
+            "{sent:?}"
+        );
+    }
+    // The ordinary case is unchanged: the appended CONTENT_LENGTH frames the body.
+    let mut codec = ClientCodec::new();
+    let mut wire = BytesMut::new();
+    let request = PacketBuilder::new(0).var("PATH_INFO", "/").with_body_len(3);
+    codec
+        .encode(ClientMessage::Packet(&request), &mut wire)
+        .expect("packet");
+    codec
+        .encode(ClientMessage::Body(Bytes::from_static(b"abc")), &mut wire)
+        .expect("the framed body");
+}
