@@ -64,8 +64,8 @@ fn body_len_fills_a_placeholder_beside_an_equal_content_length() {
 /// (PROTOCOL.md C6, C8). Two shapes: raw bytes (E6) whose `10 00` reads as a key length of 16,
 /// swallowing the `CONTENT_LENGTH` pair the builder appends into one key; and a cache magic
 /// request (111/17), which a server frames by `size` (§2.4), not by `CONTENT_LENGTH`. The codec
-/// now reads the body length from the bytes it wrote, as a server would, and holds the body to
-/// it.
+/// now frames the body a server reads: from the bytes written when raw bytes were appended,
+/// else from the var that frames the packet's kind; it holds the body to that length.
 #[cfg(feature = "codec")]
 #[test]
 fn client_codec_frames_the_body_the_written_packet_frames() {

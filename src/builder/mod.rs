@@ -4,13 +4,20 @@ use alloc::vec;
 use alloc::vec::Vec;
 use bytes::{BufMut, BytesMut};
 
+#[cfg(feature = "codec")]
+use crate::body::{CONTENT_LENGTH, Digits, length_of};
 use crate::error::Error;
+#[cfg(feature = "codec")]
+use crate::header::HEADER_LEN;
 use crate::magic::MagicPolicy;
 use crate::modifier::Modifier1;
 
 mod passes;
 #[cfg(test)]
 mod tests;
+
+#[cfg(feature = "codec")]
+use passes::part_len;
 
 /// A key/value pair of byte strings, as [`PacketBuilder::with_vars`] borrows them.
 pub type Pair<'a> = (&'a [u8], &'a [u8]);
@@ -218,6 +225,42 @@ impl<'a> PacketBuilder<'a> {
     /// Header byte 3.
     pub fn modifier2(&self) -> u8 {
         self.modifier2
+    }
+
+    /// Whether raw bytes were appended (rule E6): the block may not be what its kind says.
+    #[cfg(feature = "codec")]
+    pub(crate) fn has_raw(&self) -> bool {
+        self.parts.list.iter().any(|p| matches!(p, Part::Raw(_)))
+    }
+
+    /// Every piece, in order (off the hot path: `plan` and `write` loop over the two lists).
+    #[cfg(feature = "codec")]
+    fn parts(&self) -> impl Iterator<Item = Part<'a>> + '_ {
+        let pairs = self.parts.pairs.iter().map(|&(k, v)| Part::Var(k, v));
+        pairs.chain(self.parts.list.iter().copied())
+    }
+
+    /// The body length the packet frames, `key` being the var that frames it for the
+    /// packet's kind (rules C1 to C3): the one given to [`with_body_len`](Self::with_body_len)
+    /// when that is `CONTENT_LENGTH` (the builder writes it), else what its own `key` vars say
+    /// (a cache request is framed by `size`, §2.4). Raw bytes are not read here: the caller
+    /// parses a packet that has them.
+    #[cfg(feature = "codec")]
+    pub(crate) fn framed_body_len(&self, key: &[u8]) -> Result<u64, Error> {
+        if let Some(len) = self.body_len.filter(|_| key == CONTENT_LENGTH) {
+            return Ok(len);
+        }
+        let digits = self.body_len.map(Digits::new);
+        let offsets = self.parts().scan(HEADER_LEN, |offset, part| {
+            let at = *offset;
+            *offset += part_len(part, digits.as_ref());
+            Some((at, part))
+        });
+        let named = offsets.filter_map(|(at, part)| match part {
+            Part::Var(k, v) if k == key => Some((at, v)),
+            _ => None,
+        });
+        length_of(named, key.len())
     }
 
     /// The exact number of bytes [`encode`](Self::encode) writes.

@@ -179,6 +179,23 @@ impl Writer<'_, '_> {
     }
 }
 
+/// The bytes a piece takes in the block, with `CONTENT_LENGTH` as it will be written.
+#[cfg(feature = "codec")]
+#[inline(always)]
+pub(super) fn part_len(part: Part<'_>, digits: Option<&Digits>) -> usize {
+    match part {
+        Part::Var(key, value) => {
+            let value = match digits {
+                Some(digits) if key == CONTENT_LENGTH => filled(value, digits.as_bytes()),
+                _ => value,
+            };
+            4 + key.len() + value.len()
+        }
+        Part::Item(item) => 2 + item.len(),
+        Part::Raw(bytes) => bytes.len(),
+    }
+}
+
 /// The `CONTENT_LENGTH` value written for a caller's `value` when framing a body of
 /// `digits` (rule E7): an empty placeholder gets the digits, unless the body is empty.
 #[inline(always)]

@@ -25,3 +25,35 @@ fn a_borrowed_slice_and_a_list_write_the_same_bytes() {
     added = added.with_vars(&pairs[1..]).with_body_len(12);
     assert_eq!(added.to_vec(), listed.to_vec());
 }
+
+#[cfg(feature = "codec")]
+#[test]
+fn framed_body_len_reads_the_caller_s_content_length() {
+    use crate::body::CONTENT_LENGTH;
+    let pairs: [Pair<'_>; 2] = [(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", b"5")];
+    let builder = PacketBuilder::new(0).with_vars(&pairs);
+    assert_eq!(builder.framed_body_len(CONTENT_LENGTH), Ok(5));
+    assert_eq!(
+        builder
+            .clone()
+            .with_body_len(7)
+            .framed_body_len(CONTENT_LENGTH),
+        Ok(7)
+    );
+    // A kind framed by `size` is framed by its `size` var, not by the CONTENT_LENGTH that
+    // `with_body_len` writes.
+    let cache = PacketBuilder::new(111).var("size", "4").with_body_len(9);
+    assert_eq!(cache.framed_body_len(b"size"), Ok(4));
+    assert_eq!(cache.framed_body_len(CONTENT_LENGTH), Ok(9));
+    let pairs: [Pair<'_>; 2] = [(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", b"6")];
+    assert_eq!(
+        PacketBuilder::new(0)
+            .with_vars(&pairs)
+            .framed_body_len(CONTENT_LENGTH),
+        Err(Error::ConflictingContentLength {
+            first: 5,
+            second: 6,
+            offset: 23
+        })
+    );
+}

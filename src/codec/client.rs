@@ -4,7 +4,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::{Error, Framing, State, Step};
-use crate::{Direction, Packet, PacketBuilder, Parser};
+use crate::{BlockKind, Direction, Header, Packet, PacketBuilder, Parser};
 
 /// What a [`ClientCodec`] decodes from a connection: the reply to the request it sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,9 +53,8 @@ enum Reply {
 
 /// The front-end side: encodes requests and service packets, decodes their replies.
 ///
-/// Encoding a [`ClientMessage::Packet`] writes the packet, reads back from the bytes written
-/// the body it frames, as a server will (the [`Body`](ClientMessage::Body) chunks that follow
-/// must add up to it), and learns from its modifiers what comes back: a request family, an echo or a raw RPC (modifier2 1) gets raw
+/// Encoding a [`ClientMessage::Packet`] writes the packet and learns from the builder what it
+/// frames and what comes back: a request family, an echo or a raw RPC (modifier2 1) gets raw
 /// bytes, yielded as [`ClientFrame::Raw`] chunks and [`ClientFrame::End`] at the end of input,
 /// never read as a packet; other service packets get a framed reply, yielded as
 /// [`ClientFrame::Packet`], its [`ClientFrame::Body`] (RPC modifier2 5, cache magic) and
@@ -123,23 +122,30 @@ impl ClientCodec {
             });
         }
         let (modifier1, modifier2) = (item.modifier1(), item.modifier2());
+        let header = Header::new(modifier1, 0, modifier2);
+        let kind = self.framing.parser.kind_in(&header, Direction::Request);
+        let mut body_len = match kind.body.length_key() {
+            Some(key) if kind.block == BlockKind::Vars => item.framed_body_len(key)?,
+            _ => 0,
+        };
         let start = dst.len();
         item.encode(dst)?;
-        // What the packet frames is what a server reads from the bytes written, whatever the
-        // builder was told: raw bytes (rule E6) can hide or make a `CONTENT_LENGTH`, and a cache
-        // request is framed by `size` (§2.4). A block no strict peer accepts is refused.
-        let written = dst.get(start..).unwrap_or_default();
-        let framed = Parser::new()
-            .with_foreign_check(false)
-            .parse_datagram(written)
-            .and_then(|packet| packet.body_len());
-        let body_len = match framed {
-            Ok(len) => len,
-            Err(err) => {
-                dst.truncate(start);
-                return Err(err.into());
+        if item.has_raw() {
+            // Raw bytes (rule E6) can make a block that no strict peer accepts, or hide or make
+            // a framing var: what a server frames is what it reads from the bytes written.
+            let written = dst.get(start..).unwrap_or_default();
+            let framed = Parser::new()
+                .with_foreign_check(false)
+                .parse_datagram(written)
+                .and_then(|packet| packet.body_len());
+            match framed {
+                Ok(len) => body_len = len,
+                Err(err) => {
+                    dst.truncate(start);
+                    return Err(err.into());
+                }
             }
-        };
+        }
         self.body = (body_len, 0);
         self.reply = if modifier1.framed_reply(modifier2) {
             self.framing.state = State::Head(None);
