@@ -38,6 +38,7 @@ mod packet;
 mod parser;
 mod sniff;
 mod status;
+mod triage;
 mod vars;
 mod wire;
 

@@ -145,7 +145,7 @@ impl Modifier1 {
 /// case 9 reads an unlisted modifier1 as a request family.
 // Indexing in a const item is checked when the crate compiles: it cannot panic at run time.
 #[allow(clippy::indexing_slicing)]
-const NOT_REQUEST_FAMILY: [u64; 4] = {
+pub(crate) const NOT_REQUEST_FAMILY: [u64; 4] = {
     let listed: &[u8] = &[
         1, 2, 3, 10, 17, 22, 31, 32, 33, 48, 72, 73, 74, 95, 96, 97, 98, 100, 101, 109, 110, 111,
         115, 123, 173, 200, 224, 255,

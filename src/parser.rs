@@ -13,8 +13,9 @@ use crate::owned::Packet;
 #[cfg(feature = "codec")]
 use crate::packet::Shape;
 use crate::packet::{Block, PacketRef};
-use crate::sniff::{ForeignProtocol, may_start_foreign, sniff};
+use crate::sniff::{ForeignProtocol, sniff};
 use crate::status::Status;
+use crate::triage::{Foreign, REQUEST, SUSPECT, Triage};
 use crate::vars::{Vars, VarsRules};
 
 /// Decoding settings: limits, foreign-protocol check, magic policy and packet kinds.
@@ -42,6 +43,8 @@ pub struct Parser {
     direction: Direction,
     /// `None`: the built-in table, which the compiler can inline.
     kind_fn: Option<fn(&Header, Direction) -> PacketKind>,
+    /// What each modifier1 means under these settings, rebuilt by every setter it depends on.
+    triage: Triage,
 }
 
 impl Default for Parser {
@@ -59,6 +62,7 @@ impl Parser {
         vars: VarsRules::DEFAULT,
         direction: Direction::Request,
         kind_fn: None,
+        triage: Triage::new(Foreign::Builtin, true),
     };
 
     /// A parser with the default settings.
@@ -85,13 +89,13 @@ impl Parser {
     /// Turns the foreign-protocol check (PROTOCOL.md §6) on or off; it is on by default.
     pub fn with_foreign_check(mut self, on: bool) -> Self {
         self.foreign_check = on;
-        self
+        self.retriage()
     }
 
     /// Adds a 4-byte preamble to refuse as foreign (for example `*b"PROP"` for WebDAV).
     pub fn with_foreign_pattern(mut self, pattern: [u8; 4]) -> Self {
         self.foreign_patterns.push(pattern);
-        self
+        self.retriage()
     }
 
     /// Sets which `UWSGI_*` vars are accepted (rule M2); the default, [`MagicPolicy::Allow`],
@@ -105,7 +109,7 @@ impl Parser {
     /// different block in each direction (an RPC request holds an array, its reply raw bytes).
     pub fn with_direction(mut self, direction: Direction) -> Self {
         self.direction = direction;
-        self
+        self.retriage()
     }
 
     /// Replaces the table that gives each packet its block kind and body framing
@@ -122,6 +126,18 @@ impl Parser {
     /// ```
     pub fn with_kind_fn(mut self, kind_fn: fn(&Header, Direction) -> PacketKind) -> Self {
         self.kind_fn = Some(kind_fn);
+        self.retriage()
+    }
+
+    /// Rebuilds the table of what each modifier1 means from the settings.
+    fn retriage(mut self) -> Self {
+        let foreign = match (self.foreign_check, self.foreign_patterns.is_empty()) {
+            (false, _) => Foreign::Off,
+            (true, true) => Foreign::Builtin,
+            (true, false) => Foreign::Custom,
+        };
+        let requests = self.kind_fn.is_none() && self.direction == Direction::Request;
+        self.triage = Triage::new(foreign, requests);
         self
     }
 
@@ -151,8 +167,12 @@ impl Parser {
     }
 
     /// The kind this parser gives a packet with `header`.
-    #[inline]
+    #[inline(always)]
     pub fn kind_of(&self, header: &Header) -> PacketKind {
+        // A request family (most packets) costs one table lookup.
+        if self.triage.of(header.modifier1.0) & REQUEST != 0 {
+            return PacketKind::REQUEST;
+        }
         self.kind_in(header, self.direction)
     }
 
@@ -183,9 +203,7 @@ impl Parser {
         );
         // One table lookup and one comparison on the common path; the rest only when the first
         // byte could start a foreign preamble or the datasize is over the limit.
-        let suspect = self.foreign_check
-            && (may_start_foreign(modifier1) || !self.foreign_patterns.is_empty());
-        if suspect || header.datasize > self.max_datasize {
+        if self.triage.of(modifier1) & SUSPECT != 0 || header.datasize > self.max_datasize {
             self.refuse_header(header)?;
         }
         Ok(Status::Complete(header))

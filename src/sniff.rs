@@ -109,14 +109,14 @@ pub fn sniff(buf: &[u8]) -> Option<ForeignProtocol> {
 /// Whether a foreign preamble can start with this byte. Most headers start with a byte no
 /// pattern starts with (0 for WSGI), so a decoder asks this first: one table lookup.
 #[inline(always)]
-pub(crate) fn may_start_foreign(b0: u8) -> bool {
+fn may_start_foreign(b0: u8) -> bool {
     STARTS_A_PATTERN.get(usize::from(b0)) == Some(&true)
 }
 
 /// The first bytes of the patterns below.
 // Indexing in a const item is checked when the crate compiles: it cannot panic at run time.
 #[allow(clippy::indexing_slicing)]
-const STARTS_A_PATTERN: [bool; 256] = {
+pub(crate) const STARTS_A_PATTERN: [bool; 256] = {
     let mut table = [false; 256];
     let firsts = b"GPHDOCTS\r\x16\x01123456789";
     let mut i = 0;

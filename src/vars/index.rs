@@ -13,24 +13,28 @@ use crate::wire::prefixed;
 pub(crate) const INDEXED: usize = 32;
 
 /// What the validating walk learned about a block: how many pairs it holds, and the key and
-/// value lengths of its first [`INDEXED`] pairs (`klen | vlen << 16`).
+/// value lengths of its first [`INDEXED`] pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Index {
     pub(super) count: u32,
-    lens: [u32; INDEXED],
+    /// Key lengths, then value lengths, of the indexed pairs: two arrays, so that the walk
+    /// stores each length as it reads it.
+    klens: [u16; INDEXED],
+    vlens: [u16; INDEXED],
 }
 
 impl Index {
     pub(crate) const EMPTY: Index = Index {
         count: 0,
-        lens: [0; INDEXED],
+        klens: [0; INDEXED],
+        vlens: [0; INDEXED],
     };
 
     /// Validates `block` and records what this index keeps, in place (rules V1 to V10 and
     /// `rules`); on an error the index says nothing of the block.
     #[inline(always)]
     pub(crate) fn validate(&mut self, block: &[u8], rules: &VarsRules) -> Result<(), Error> {
-        if let Some(count) = walk(block, &mut self.lens) {
+        if let Some(count) = walk(block, &mut self.klens, &mut self.vlens) {
             self.count = count as u32;
             if rules.is_default() || rules.admit(&Vars::indexed(block, *self)) {
                 return Ok(());
@@ -40,11 +44,13 @@ impl Index {
         Err(fault(block, rules))
     }
 
-    /// The lengths recorded, one entry per indexed pair.
+    /// The key and value lengths recorded, one entry per indexed pair.
     #[inline]
-    pub(super) fn lens(&self) -> &[u32] {
+    pub(super) fn lens(&self) -> (&[u16], &[u16]) {
         let indexed = (self.count as usize).min(INDEXED);
-        self.lens.get(..indexed).unwrap_or_default()
+        let klens = self.klens.get(..indexed).unwrap_or_default();
+        let vlens = self.vlens.get(..indexed).unwrap_or_default();
+        (klens, vlens)
     }
 }
 
@@ -87,34 +93,36 @@ impl VarsRules {
     clippy::if_same_then_else,
     reason = "the same call, compiled twice: once knowing the block's bound"
 )]
-fn walk(block: &[u8], lens: &mut [u32]) -> Option<usize> {
+fn walk(block: &[u8], klens: &mut [u16; INDEXED], vlens: &mut [u16; INDEXED]) -> Option<usize> {
     // A packet's block is at most 65535 bytes: knowing it, the compiler drops the overflow
     // checks of the offset arithmetic. A longer bare block takes the same walk without it.
     if block.len() <= MAX_DATASIZE {
-        walk_block(block, lens)
+        walk_block(block, klens, vlens)
     } else {
-        walk_block(block, lens)
+        walk_block(block, klens, vlens)
     }
 }
 
 #[inline(always)]
-fn walk_block(block: &[u8], lens: &mut [u32]) -> Option<usize> {
+fn walk_block(
+    block: &[u8],
+    klens: &mut [u16; INDEXED],
+    vlens: &mut [u16; INDEXED],
+) -> Option<usize> {
     let mut pos = 0;
-    let mut indexed = 0;
-    for slot in lens.iter_mut() {
+    let mut count = 0;
+    for (klen_slot, vlen_slot) in klens.iter_mut().zip(vlens.iter_mut()) {
         let Some((klen, vlen, next)) = pair_lengths(block, pos) else {
-            break;
+            return (pos == block.len()).then_some(count);
         };
-        *slot = klen | vlen << 16;
-        indexed += 1;
+        *klen_slot = klen;
+        *vlen_slot = vlen;
+        count += 1;
         pos = next;
     }
-    let mut count = indexed;
-    if indexed == lens.len() {
-        while let Some((_, _, next)) = pair_lengths(block, pos) {
-            count += 1;
-            pos = next;
-        }
+    while let Some((_, _, next)) = pair_lengths(block, pos) {
+        count += 1;
+        pos = next;
     }
     (pos == block.len()).then_some(count)
 }
@@ -122,7 +130,7 @@ fn walk_block(block: &[u8], lens: &mut [u32]) -> Option<usize> {
 /// The key and value lengths of the pair at `pos` and where the next one starts; `None` at
 /// the end of the block or for a pair that cannot be read (an empty key, lengths past the end).
 #[inline(always)]
-fn pair_lengths(block: &[u8], pos: usize) -> Option<(u32, u32, usize)> {
+fn pair_lengths(block: &[u8], pos: usize) -> Option<(u16, u16, usize)> {
     let &[k0, k1] = block.get(pos..pos + 2)? else {
         return None;
     };
@@ -132,11 +140,7 @@ fn pair_lengths(block: &[u8], pos: usize) -> Option<(u32, u32, usize)> {
         return None;
     };
     let vlen = u16::from_le_bytes([v0, v1]);
-    (klen != 0).then_some((
-        u32::from(klen),
-        u32::from(vlen),
-        value_at + usize::from(vlen),
-    ))
+    (klen != 0).then_some((klen, vlen, value_at + usize::from(vlen)))
 }
 
 /// The first fault of a block that `walk` or the rules refused: rules V1 to V5 with their

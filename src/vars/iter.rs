@@ -10,11 +10,14 @@ pub struct VarsIter<'v, 'a> {
     len: usize,
     /// What follows the last pair read.
     rest: &'a [u8],
-    /// The lengths of the indexed pairs not read yet.
-    lens: core::slice::Iter<'v, u32>,
+    /// The key and value lengths of the indexed pairs not read yet.
+    lens: Lens<'v>,
     /// Pairs after the indexed ones, not read yet: found by walking.
     walked: usize,
 }
+
+/// The key and value lengths of indexed pairs, side by side.
+type Lens<'v> = core::iter::Zip<core::slice::Iter<'v, u16>, core::slice::Iter<'v, u16>>;
 
 /// Splits the pair at the start of `bytes` into key, value and what follows, by its lengths.
 #[inline(always)]
@@ -29,8 +32,8 @@ fn split_walked(bytes: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
 /// Splits the pair at the start of `bytes` into key, value and what follows, by its index
 /// entry: one bounds check, no dependent load.
 #[inline(always)]
-fn split_indexed(bytes: &[u8], lens: u32) -> Option<(&[u8], &[u8], &[u8])> {
-    let (klen, vlen) = ((lens & 0xffff) as usize, (lens >> 16) as usize);
+fn split_indexed(bytes: &[u8], klen: u16, vlen: u16) -> Option<(&[u8], &[u8], &[u8])> {
+    let (klen, vlen) = (usize::from(klen), usize::from(vlen));
     let (pair, rest) = bytes.split_at_checked(4 + klen + vlen)?;
     Some((pair.get(2..2 + klen)?, pair.get(4 + klen..)?, rest))
 }
@@ -38,12 +41,16 @@ fn split_indexed(bytes: &[u8], lens: u32) -> Option<(&[u8], &[u8], &[u8])> {
 impl<'v, 'a> VarsIter<'v, 'a> {
     /// The `count` pairs of `block`, the first ones read by their lengths in `lens`.
     #[inline]
-    pub(super) fn new(block: &'a [u8], lens: &'v [u32], count: usize) -> Self {
+    pub(super) fn new(
+        block: &'a [u8],
+        (klens, vlens): (&'v [u16], &'v [u16]),
+        count: usize,
+    ) -> Self {
         VarsIter {
             len: block.len(),
             rest: block,
-            lens: lens.iter(),
-            walked: count.saturating_sub(lens.len()),
+            lens: klens.iter().zip(vlens),
+            walked: count.saturating_sub(klens.len()),
         }
     }
 
@@ -53,11 +60,9 @@ impl<'v, 'a> VarsIter<'v, 'a> {
         loop {
             let at = HEADER_LEN + self.len - self.rest.len();
             match self.lens.next() {
-                Some(&lens) => {
-                    let klen = (lens & 0xffff) as usize;
-                    let (pair, rest) = self
-                        .rest
-                        .split_at_checked(4 + klen + (lens >> 16) as usize)?;
+                Some((&klen, &vlen)) => {
+                    let klen = usize::from(klen);
+                    let (pair, rest) = self.rest.split_at_checked(4 + klen + usize::from(vlen))?;
                     self.rest = rest;
                     if klen == key.len() && pair.get(2..2 + klen) == Some(key) {
                         return Some((at, pair.get(4 + klen..)?));
@@ -81,7 +86,7 @@ impl<'v, 'a> VarsIter<'v, 'a> {
     pub(super) fn next_at(&mut self) -> Option<(usize, &'a [u8], &'a [u8])> {
         let at = HEADER_LEN + self.len - self.rest.len();
         let (key, value, rest) = match self.lens.next() {
-            Some(&lens) => split_indexed(self.rest, lens)?,
+            Some((&klen, &vlen)) => split_indexed(self.rest, klen, vlen)?,
             None if self.walked > 0 => {
                 self.walked -= 1;
                 split_walked(self.rest)?
@@ -99,7 +104,7 @@ impl<'a> Iterator for VarsIter<'_, 'a> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let (key, value, rest) = match self.lens.next() {
-            Some(&lens) => split_indexed(self.rest, lens)?,
+            Some((&klen, &vlen)) => split_indexed(self.rest, klen, vlen)?,
             None if self.walked > 0 => {
                 self.walked -= 1;
                 split_walked(self.rest)?
@@ -122,8 +127,8 @@ impl<'a> Iterator for VarsIter<'_, 'a> {
     fn fold<B, F: FnMut(B, Self::Item) -> B>(self, init: B, mut f: F) -> B {
         let mut acc = init;
         let mut rest = self.rest;
-        for &lens in self.lens {
-            let Some((key, value, after)) = split_indexed(rest, lens) else {
+        for (&klen, &vlen) in self.lens {
+            let Some((key, value, after)) = split_indexed(rest, klen, vlen) else {
                 return acc;
             };
             rest = after;

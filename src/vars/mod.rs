@@ -133,7 +133,7 @@ impl<'a> Vars<'a> {
     /// Every pair, in wire order, found by walking the block without the index: an iterator
     /// that owns what it needs.
     pub(crate) fn into_walk(self) -> VarsIter<'static, 'a> {
-        VarsIter::new(self.block, &[], self.len())
+        VarsIter::new(self.block, (&[], &[]), self.len())
     }
 
     /// The value of the **last** pair with this exact key (rule V10), as uWSGI and WSGI

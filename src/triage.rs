@@ -1,0 +1,65 @@
+//! [`Triage`]: what a header's first byte (modifier1) tells a parser before anything else, in
+//! one table lookup: whether the header may be a foreign preamble, and whether the packet is a
+//! request family whatever its modifier2.
+
+use crate::modifier::NOT_REQUEST_FAMILY;
+use crate::sniff::STARTS_A_PATTERN;
+
+/// The header may be a foreign preamble: the four bytes go to the sniffer (rule F1).
+pub(crate) const SUSPECT: u8 = 1;
+/// The packet is a request family, vars then a `CONTENT_LENGTH` body (PROTOCOL.md §3).
+pub(crate) const REQUEST: u8 = 2;
+
+/// Which foreign preambles a parser looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Foreign {
+    /// None: the check is off.
+    Off,
+    /// The built-in patterns, which start with a few known bytes.
+    Builtin,
+    /// The caller's own patterns too, which may start with any byte.
+    Custom,
+}
+
+/// One flags byte per modifier1 value, built when the parser's settings change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Triage([u8; 256]);
+
+impl Triage {
+    /// The table for these settings; `requests` is false when the caller's own kind table or
+    /// the reply direction decides every kind.
+    // Indexing in a const fn over 0..256 of a [_; 256]: checked, and never out of bounds.
+    #[allow(clippy::indexing_slicing)]
+    pub(crate) const fn new(foreign: Foreign, requests: bool) -> Triage {
+        let mut table = [0u8; 256];
+        let mut m1 = 0;
+        while m1 < 256 {
+            let suspect = match foreign {
+                Foreign::Off => false,
+                Foreign::Builtin => STARTS_A_PATTERN[m1],
+                Foreign::Custom => true,
+            };
+            let listed = NOT_REQUEST_FAMILY[m1 >> 6] & (1 << (m1 & 63)) != 0;
+            let mut flags = 0;
+            if suspect {
+                flags |= SUSPECT;
+            }
+            if requests && !listed {
+                flags |= REQUEST;
+            }
+            table[m1] = flags;
+            m1 += 1;
+        }
+        Triage(table)
+    }
+
+    /// The flags of a header whose first byte is `modifier1`.
+    #[inline(always)]
+    pub(crate) fn of(&self, modifier1: u8) -> u8 {
+        // A u8 indexes a [_; 256]: the compiler drops the check and the default.
+        self.0
+            .get(usize::from(modifier1))
+            .copied()
+            .unwrap_or(SUSPECT)
+    }
+}
