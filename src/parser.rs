@@ -173,7 +173,14 @@ impl Parser {
         if self.triage.of(header.modifier1.0) & REQUEST != 0 {
             return PacketKind::REQUEST;
         }
-        self.kind_in(header, self.direction)
+        self.listed_kind(*header)
+    }
+
+    /// The kind of a packet that the triage table does not settle: out of line, so that the
+    /// common path does not prepare the call.
+    #[inline(never)]
+    fn listed_kind(&self, header: Header) -> PacketKind {
+        self.kind_in(&header, self.direction)
     }
 
     /// The kind this parser's table gives a packet with `header` travelling in `direction`.
