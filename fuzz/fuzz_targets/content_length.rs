@@ -4,11 +4,14 @@
 //! non-digit, or the digit at which the number first exceeds u64::MAX, whichever comes first.
 //!
 //! Input: byte 0 picks the offset the value starts at (`byte * 257`), the rest is the value.
-//! The same value is also checked inside a packet, as `CONTENT_LENGTH` (and as the cache's `size`).
+//! The same value is also checked inside a packet, as `CONTENT_LENGTH` (and as the cache's `size`),
+//! and as the pair after 33 filler pairs, past the 32 pairs the validating walk indexes (the body
+//! length is then read by walking on from the index).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use uwsgi_codec::{ContentLengthFault, Error, PacketRef, Parser, Status, Vars, parse_length};
+use uwsgi_codec_fuzz::{fillers, kv};
 
 /// (offset of the first offending byte, true for NotDigit / false for Overflow), or the value.
 type Expected = Result<u64, (usize, bool)>;
@@ -50,13 +53,6 @@ fn convert(got: Result<u64, Error>) -> Expected {
         }
         Err(err) => panic!("parse_length cannot fail with {err:?}"),
     }
-}
-
-fn kv(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
-    out.extend_from_slice(&(key.len() as u16).to_le_bytes());
-    out.extend_from_slice(key);
-    out.extend_from_slice(&(value.len() as u16).to_le_bytes());
-    out.extend_from_slice(value);
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -108,5 +104,18 @@ fuzz_target!(|data: &[u8]| {
             panic!("a one-pair cache packet")
         };
         assert_eq!(convert(packet.body_len()), reference(value, 12));
+
+        // Past the index: 33 fillers of 5 bytes, then the pair (value at 22 + 165).
+        if value.len() <= 65535 - 18 - 165 {
+            let mut far = vec![0, 0, 0, 0];
+            far.extend_from_slice(&fillers(33));
+            far.extend_from_slice(&block);
+            let ds = (far.len() - 4) as u16;
+            far[1..3].copy_from_slice(&ds.to_le_bytes());
+            let Ok(Status::Complete(packet)) = parser.parse(&far) else {
+                panic!("a request packet of 34 pairs")
+            };
+            assert_eq!(convert(packet.body_len()), reference(value, 22 + 165));
+        }
     }
 });

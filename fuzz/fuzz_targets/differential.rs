@@ -5,9 +5,16 @@
 //! limit, magic policy, extra pattern); the rest is the input. Compared:
 //! - `parse`: Complete (header fields, block kind, body framing, wire length, every pair or
 //!   item, raw bytes) / Incomplete(n) / the error with every number it carries;
-//! - the same on every prefix of the input (all of them for short inputs);
+//! - `parse_into` (in place) against `parse` and so against the model (`check_parse_into`);
+//! - every accessor of a complete packet's vars against the model's pairs (`check_vars`: `len`,
+//!   `iter` by `next` and by `fold`, `get`, `get_first`, `get_all`, `get_many`,
+//!   `iter_with_offsets`) and `body_len()` (C1–C3);
+//! - the same on the prefixes of the input (every one up to the end of the first packet for
+//!   short inputs, a spread for long ones and past the packet);
 //! - `parse_eof` and `parse_datagram`;
-//! - `body_len()` of a complete packet (C1–C3).
+//! - the input with 31, 32 or 33 filler pairs (`kv("F","")`) put in front of its block and its
+//!   datasize raised to match, which moves its pairs (and its faults) across the 32-pair index
+//!   of the crate's validating walk.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -15,8 +22,8 @@ use uwsgi_codec::{
     Block, BlockKind, BodyFraming, ContentLengthFault, Error, Field, ForeignProtocol, PacketRef,
     Parser, Status,
 };
-use uwsgi_codec_fuzz::Settings;
 use uwsgi_codec_fuzz::reference::{self, Body, Config, Fault, Foreign, Outcome, Shape};
+use uwsgi_codec_fuzz::{Settings, check_parse_into, check_vars, fillers};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&byte, input)) = data.split_first() else {
@@ -25,26 +32,32 @@ fuzz_target!(|data: &[u8]| {
     let settings = Settings::from_byte(byte);
     let (parser, model) = (settings.parser(), settings.model());
 
-    compare_parse(&parser, &model, input);
-    // Prefixes: every one for short inputs, a spread for long ones.
-    if input.len() <= 300 {
-        for cut in 0..input.len() {
-            compare_parse(&parser, &model, &input[..cut]);
-        }
+    compare_parse(&parser, &model, input, true);
+    // Prefixes: every one up to the end of the first packet for short inputs, a spread for
+    // long ones and past the packet (a complete packet does not depend on what follows it:
+    // the `parse` target checks that on every input).
+    let packet_end = match input {
+        [_, low, high, _, ..] => 4 + usize::from(u16::from_le_bytes([*low, *high])),
+        _ => input.len(),
+    };
+    let all_up_to = if input.len() <= 300 {
+        packet_end.min(input.len())
     } else {
-        for cut in [
-            0,
-            1,
-            2,
-            3,
-            4,
-            5,
-            6,
-            input.len() / 3,
-            input.len() / 2,
-            input.len() - 1,
-        ] {
-            compare_parse(&parser, &model, &input[..cut]);
+        6
+    };
+    for cut in 0..all_up_to {
+        compare_parse(&parser, &model, &input[..cut], false);
+    }
+    let n = input.len();
+    for cut in [
+        n / 3,
+        n / 2,
+        packet_end,
+        packet_end + 1,
+        n.saturating_sub(1),
+    ] {
+        if cut >= all_up_to && cut < n {
+            compare_parse(&parser, &model, &input[..cut], false);
         }
     }
 
@@ -63,9 +76,23 @@ fuzz_target!(|data: &[u8]| {
         want,
         "parse_datagram on {input:02x?}"
     );
+
+    // Behind fillers: the same block moved across the index boundary.
+    if input.len() >= 4 {
+        let count = 31 + input.len() % 3;
+        let datasize = usize::from(u16::from_le_bytes([input[1], input[2]])) + 5 * count;
+        if let Ok(datasize) = u16::try_from(datasize) {
+            let [low, high] = datasize.to_le_bytes();
+            let mut moved = vec![input[0], low, high, input[3]];
+            moved.extend_from_slice(&fillers(count));
+            moved.extend_from_slice(&input[4..]);
+            compare_parse(&parser, &model, &moved, true);
+        }
+    }
 });
 
-fn compare_parse(parser: &Parser, model: &Config, input: &[u8]) {
+/// The crate against the model on `input`; `deep` also reads every accessor of the vars.
+fn compare_parse(parser: &Parser, model: &Config, input: &[u8], deep: bool) {
     let got = parser.parse(input);
     let want = reference::parse(input, model);
     let got_outcome = match &got {
@@ -74,9 +101,13 @@ fn compare_parse(parser: &Parser, model: &Config, input: &[u8]) {
         Err(e) => Outcome::Error(fault(e)),
     };
     assert_eq!(got_outcome, want, "parse on {input:02x?}");
+    check_parse_into(parser, input, PacketRef::empty(), &got);
     if let (Ok(Status::Complete(p)), Outcome::Complete(m)) = (&got, &want) {
         let got_len = p.body_len().map_err(|e| fault(&e));
         assert_eq!(got_len, reference::body_len(m), "body_len on {input:02x?}");
+        if let (true, Some(vars), reference::Block::Vars(pairs)) = (deep, p.vars(), &m.block) {
+            check_vars(vars, p.block_bytes(), pairs);
+        }
     }
 }
 
@@ -98,7 +129,7 @@ fn packet<'a>(p: &PacketRef<'a>) -> reference::Packet<'a> {
             BodyFraming::CacheSize => Body::Size,
         },
         wire_len: p.wire_len(),
-        block: match p.block() {
+        block: match *p.block() {
             Block::Vars(vars) => reference::Block::Vars(vars.iter().collect()),
             Block::Array(array) => reference::Block::Array(array.iter().collect()),
             Block::Raw(raw) => reference::Block::Raw(raw),

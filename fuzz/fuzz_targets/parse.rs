@@ -3,19 +3,31 @@
 //!
 //! Invariants (PROTOCOL.md §4.1, §4.5, E5):
 //! - Complete: `wire_len() == 4 + datasize <= data.len()`, the header fields are bytes 0–3,
-//!   `encode` writes exactly `data[..wire_len]`, the block iterates to exactly `len()` entries
-//!   whose encoded sizes sum to datasize, and the packet is the same whatever follows it;
+//!   `encode` writes exactly `data[..wire_len]`, the packet is the same whatever follows it and
+//!   every strict prefix is exactly `Incomplete`; the block reads back as the reference model
+//!   reads it, through every `Vars` / `Array` accessor (`check_block`: `iter` by `next` and by
+//!   `fold`, across the 32-pair index, `get*`, `get_many`, `iter_with_offsets`, body length);
+//!   the owned `Packet` from `parse_bytes` agrees with the `PacketRef` accessor by accessor and
+//!   copies nothing (`check_owned`);
 //! - Incomplete(n): `n >= 1`, exactly the bytes missing (H1, H4), `data.len() + n <= 4 + limit`;
 //! - Err: `offset() <= data.len()`, a header error only from the 4 header bytes, a block error
 //!   only once the whole packet is there, and inside it;
+//! - `parse_into` (in place) agrees with `parse`, into an empty packet, into a packet that holds
+//!   another input's 40 pairs (a full index), and into the input's own packet while parsing its
+//!   prefixes; after `Incomplete` or an error it is never half filled (`check_parse_into`);
 //! - `parse_eof` and `parse_datagram` agree with `parse` (H7, H8).
 #![no_main]
 
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
-use uwsgi_codec::{Block, Error, PacketRef, Parser, Status, sniff};
-use uwsgi_codec_fuzz::{Settings, describe};
+use uwsgi_codec::{Error, PacketRef, Parser, Status, sniff};
+use uwsgi_codec_fuzz::{
+    Settings, check_block, check_owned, check_parse_into, describe, fillers, kv, reference,
+};
 
 fuzz_target!(|data: &[u8]| {
+    assert_eq!(PacketRef::parse(data), Parser::new().parse(data));
     check(&Parser::new(), &Settings::from_byte(0), data);
     if let Some((&byte, rest)) = data.split_first() {
         let settings = Settings::from_byte(byte);
@@ -23,12 +35,31 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
+/// A valid request packet of 40 pairs (its index full, 8 pairs walked past it), from another
+/// buffer: what a reused `PacketRef` holds before `parse_into` fills it again.
+fn other_packet() -> PacketRef<'static> {
+    static WIRE: OnceLock<Vec<u8>> = OnceLock::new();
+    let wire = WIRE.get_or_init(|| {
+        let mut block = fillers(39);
+        kv(&mut block, b"CONTENT_LENGTH", b"7");
+        let mut wire = vec![0, block.len() as u8, (block.len() >> 8) as u8, 0];
+        wire.extend_from_slice(&block);
+        wire
+    });
+    match PacketRef::parse(wire) {
+        Ok(Status::Complete(packet)) => packet,
+        other => panic!("the other packet: {other:?}"),
+    }
+}
+
 fn datasize_of(data: &[u8]) -> usize {
     usize::from(u16::from_le_bytes([data[1], data[2]]))
 }
 
 fn check(parser: &Parser, settings: &Settings, data: &[u8]) {
     let result = parser.parse(data);
+    check_parse_into(parser, data, PacketRef::empty(), &result);
+    check_parse_into(parser, data, other_packet(), &result);
     match &result {
         Ok(Status::Complete(packet)) => check_packet(parser, settings, data, packet),
         Ok(Status::Incomplete(n)) => {
@@ -62,7 +93,7 @@ fn check(parser: &Parser, settings: &Settings, data: &[u8]) {
             assert!(!data.is_empty());
             assert_eq!((*offset, *needed), (data.len(), *n));
         }
-        (Err(a), Err(b)) => assert_eq!(describe(a), describe(b)),
+        (Err(a), Err(b)) => assert_eq!(a, b),
         (a, b) => panic!("parse {a:?} but parse_eof {b:?}"),
     }
 
@@ -101,14 +132,14 @@ fn check(parser: &Parser, settings: &Settings, data: &[u8]) {
             let Err(expected) = &result else {
                 panic!("datagram {err:?} but parse {result:?}")
             };
-            assert_eq!(describe(err), describe(expected));
+            assert_eq!(err, expected);
             assert!(header_error || data.len() == 4 + datasize_of(data));
         }
     }
     if data.len() >= 4 && data.len() == 4 + datasize_of(data) {
         match (&result, &datagram) {
             (Ok(Status::Complete(a)), Ok(b)) => assert_eq!(a, b),
-            (Err(a), Err(b)) => assert_eq!(describe(a), describe(b)),
+            (Err(a), Err(b)) => assert_eq!(a, b),
             (a, b) => panic!("exact datagram: parse {a:?} but parse_datagram {b:?}"),
         }
     }
@@ -143,98 +174,60 @@ fn check_packet(parser: &Parser, settings: &Settings, data: &[u8], packet: &Pack
     packet.encode(&mut out);
     assert_eq!(out, &data[..wire_len]);
 
-    // The block reads back to exactly datasize bytes.
-    match packet.block() {
-        Block::Vars(vars) => {
-            let mut n = 0;
-            let mut size = 0;
-            for (k, v) in vars.iter() {
-                assert!(!k.is_empty(), "V2: an empty key accepted");
-                n += 1;
-                size += 4 + k.len() + v.len();
-            }
-            assert_eq!(n, vars.len());
-            assert_eq!(size, ds);
-            if let Some(max) = settings.max_vars {
-                assert!(n <= max, "L2: {n} pairs accepted with max {max}");
-            }
-            if settings.magic != 0 {
-                for (k, _) in vars.iter() {
-                    let allowed = settings.magic == 2 && k == uwsgi_codec_fuzz::ALLOWED_MAGIC;
-                    assert!(!k.starts_with(b"UWSGI_") || allowed, "M2: magic accepted");
-                }
-            }
-            // The body length never panics; errors point inside the packet.
-            if let Err(err) = packet.body_len() {
-                assert!(err.offset().is_some_and(|o| o < wire_len), "{err:?}");
-            }
+    // The block reads back as the model reads it, through every accessor, and to exactly
+    // datasize bytes; the pair limit and the magic policy held.
+    check_block(packet);
+    if let Some(vars) = packet.vars() {
+        assert!(
+            vars.iter().all(|(k, _)| !k.is_empty()),
+            "V2: an empty key accepted"
+        );
+        if let Some(max) = settings.max_vars {
+            assert!(
+                vars.len() <= max,
+                "L2: {} pairs accepted with max {max}",
+                vars.len()
+            );
         }
-        Block::Array(array) => {
-            let mut n = 0;
-            let mut size = 0;
-            for item in array.iter() {
-                n += 1;
-                size += 2 + item.len();
-            }
-            assert_eq!(n, array.len());
-            assert_eq!(size, ds);
+        for (k, _) in vars {
+            let refused = reference::magic_refused(k, &settings.model_magic());
+            assert!(
+                !refused,
+                "M2: {k:02x?} accepted under {:?}",
+                settings.policy()
+            );
         }
-        Block::Raw(raw) => assert_eq!(raw, &data[4..wire_len]),
+        // The body length never panics; errors point inside the packet.
+        if let Err(err) = packet.body_len() {
+            assert!(err.offset().is_some_and(|o| o < wire_len), "{err:?}");
+        }
     }
-    let _ = format!("{packet:?}");
 
-    // The owned packet shares the buffer's memory: no byte is copied.
+    // The owned packet shares the buffer's memory and answers as the borrowed one.
     let buf = bytes::Bytes::copy_from_slice(data);
-    let inside = |b: &bytes::Bytes| {
-        let range = buf.as_ptr() as usize..buf.as_ptr() as usize + wire_len + 1;
-        b.is_empty()
-            || (range.contains(&(b.as_ptr() as usize))
-                && b.as_ptr() as usize + b.len() <= range.end)
-    };
     let owned = match parser.parse_bytes(&buf) {
         Ok(Status::Complete(owned)) => owned,
         other => panic!("parse_bytes disagrees with parse: {other:?}"),
     };
-    assert_eq!(owned.view(), *packet);
-    assert_eq!(
-        owned.as_bytes().as_ptr(),
-        buf.as_ptr(),
-        "Packet copied its bytes"
-    );
-    assert_eq!(owned.body_len().ok(), packet.body_len().ok());
-    let mut pairs = 0;
-    for (k, v) in owned.vars_bytes() {
-        assert!(
-            inside(&k) && inside(&v),
-            "a var outside the packet's memory"
+    check_owned(&owned, packet, &buf);
+    if settings == &Settings::from_byte(0) {
+        assert_eq!(
+            uwsgi_codec::Packet::parse(&buf),
+            Ok(Status::Complete(owned))
         );
-        if pairs < 32 {
-            let got = owned.get(&k).expect("a key that is there");
-            assert!(inside(&got));
-            assert_eq!(Some(&got[..]), packet.vars().and_then(|vars| vars.get(&k)));
-        }
-        pairs += 1;
     }
-    assert_eq!(pairs, packet.vars().map_or(0, |vars| vars.len()));
-    let mut items = 0;
-    for item in owned.items_bytes() {
-        assert!(inside(&item), "an item outside the packet's memory");
-        items += 1;
-    }
-    assert_eq!(items, packet.array().map_or(0, |array| array.len()));
 
     // The packet is the same whatever follows it, and every strict prefix is Incomplete.
     let exact = parser.parse(&data[..wire_len]);
     assert_eq!(exact.ok(), Some(Status::Complete(*packet)));
+    // Parsing a prefix in place into the packet of the whole input (a server re-parsing a
+    // growing buffer with one `PacketRef`) gives the same `Incomplete`.
     for cut in [0, 1, 3, 4, wire_len / 2, wire_len.saturating_sub(1)] {
         if cut < wire_len {
-            let status = parser.parse(&data[..cut]).map(|s| s.map(|_| ()));
+            let status = parser.parse(&data[..cut]);
             let missing = if cut < 4 { 4 - cut } else { wire_len - cut };
-            assert_eq!(
-                status.ok(),
-                Some(Status::Incomplete(missing)),
-                "prefix {cut}"
-            );
+            assert_eq!(status, Ok(Status::Incomplete(missing)), "prefix {cut}");
+            check_parse_into(parser, &data[..cut], *packet, &status);
         }
     }
 }
@@ -305,7 +298,7 @@ fn check_error(settings: &Settings, data: &[u8], err: &Error) {
     if data.len() > end {
         let again = settings.parser().parse(&data[..end.max(4)]);
         match again {
-            Err(e) => assert_eq!(describe(&e), describe(err)),
+            Err(e) => assert_eq!(&e, err),
             Ok(s) => panic!("error {err:?} only with bytes after the packet; alone: {s:?}"),
         }
     }

@@ -1,24 +1,76 @@
-//! `vars_array`: the input as a bare block through `Vars::parse` and `Array::parse`.
+//! `vars_array`: the input as a bare block through `Vars::parse` and `Array::parse`, against
+//! the reference model's `vars` and `array` (PROTOCOL.md §2.2, §2.3, §4.3, §4.4, §5).
 //!
-//! Invariants (PROTOCOL.md §2.2, §2.3, §4.3, §4.4, §5):
-//! - on success, iterating yields exactly `len()` entries whose encoded sizes sum to the block
-//!   length, `iter_with_offsets` walks the same pairs at the right offsets;
-//! - `get` is the last of `get_all`, `get_first` its first (V10); `Array::get(i)` is the i-th item;
+//! Invariants:
+//! - `Vars::parse` and `Array::parse` give exactly the model's outcome: the same pairs / items,
+//!   or the same error with every number (offsets from a virtual header at 0);
+//! - on success every accessor reads the model's pairs (`check_vars`: `iter` by `next` and by
+//!   `fold`, partial iteration, `get` = last of `get_all`, `get_first`, `get_many`,
+//!   `iter_with_offsets`, `content_length` / `length_var` against C1–C3) and items
+//!   (`Array::get(i)` is the i-th);
 //! - a vars block is exactly an array of even length whose even-indexed items are non-empty
 //!   (§2.3), with the same bytes;
-//! - the body length helpers (`content_length`, `length_var`) never panic and follow C1–C3;
-//! - errors point inside the block (offset from a virtual header at 0).
+//! - the same block behind 1, 31, 32 or 33 filler pairs (`kv("F","")`, 5 bytes each; the last
+//!   byte picks how many), which moves its pairs across the 32-pair index of the validating walk:
+//!   the same answer, pairs after the fillers, an error 5 bytes later per filler.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use uwsgi_codec::{Array, Error, Vars};
-use uwsgi_codec_fuzz::{describe, reference};
+use uwsgi_codec::{Array, Error, Field, Vars};
+use uwsgi_codec_fuzz::{INDEXED, check_vars, fillers, reference};
 
 fuzz_target!(|data: &[u8]| {
+    let vars = check_block(data);
+    if data.len() <= 256
+        && let Ok(vars) = Vars::parse(data)
+    {
+        let _ = format!("{vars:?}");
+    }
+    // One shift per input, which the input picks: the fuzzer steers it.
+    let count =
+        [1, INDEXED - 1, INDEXED, INDEXED + 1][data.last().map_or(0, |b| usize::from(b % 4))];
+    if data.len() + 5 * count <= 65535 {
+        let mut block = fillers(count);
+        block.extend_from_slice(data);
+        let shifted = check_block(&block);
+        match (&vars, &shifted) {
+            (Ok(n), Ok(m)) => assert_eq!(n + count, *m, "pairs behind {count} fillers"),
+            (Err(a), Err(b)) => assert_eq!(shift(a, 5 * count), *b, "behind {count} fillers"),
+            (a, b) => panic!("alone {a:?}, behind {count} fillers {b:?}"),
+        }
+    }
+});
+
+/// Both parses of `data` against the model; the vars outcome (pair count or error).
+fn check_block(data: &[u8]) -> Result<usize, Error> {
     let vars = Vars::parse(data);
     let array = Array::parse(data);
+    let model_vars = reference::vars(data, &reference::Config::default());
+    let model_array = reference::array(data);
     let end = 4 + data.len();
 
+    match (&vars, &model_vars) {
+        (Ok(vars), Ok(pairs)) => check_vars(vars, data, pairs),
+        (Err(err), Err(want)) => assert_eq!(fault(err), *want, "Vars::parse"),
+        (got, want) => panic!("Vars::parse {got:?}, model {want:?}"),
+    }
+    match (&array, &model_array) {
+        (Ok(array), Ok(items)) => {
+            assert_eq!(array.iter().collect::<Vec<_>>(), *items, "Array::iter");
+            assert_eq!(array.len(), items.len());
+            assert_eq!(array.is_empty(), items.is_empty());
+            assert_eq!(array.as_bytes(), data);
+            for (i, item) in items.iter().enumerate().take(64) {
+                assert_eq!(array.get(i), Some(*item));
+            }
+            assert_eq!(array.get(items.len()), None);
+            if data.len() <= 256 {
+                let _ = format!("{array:?}");
+            }
+        }
+        (Err(err), Err(want)) => assert_eq!(fault(err), *want, "Array::parse"),
+        (got, want) => panic!("Array::parse {got:?}, model {want:?}"),
+    }
     for err in [vars.as_ref().err(), array.as_ref().err()]
         .into_iter()
         .flatten()
@@ -30,108 +82,81 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 
-    if let Ok(array) = &array {
-        let items: Vec<&[u8]> = array.iter().collect();
-        assert_eq!(items.len(), array.len());
-        assert_eq!(array.is_empty(), items.is_empty());
-        assert_eq!(items.iter().map(|i| 2 + i.len()).sum::<usize>(), data.len());
-        for (i, item) in items.iter().enumerate().take(64) {
-            assert_eq!(array.get(i), Some(*item));
-        }
-        assert_eq!(array.get(items.len()), None);
-        assert_eq!(array.as_bytes(), data);
-        let _ = format!("{array:?}");
-
-        // §2.3: a vars block is an array of even length with non-empty even-indexed items.
-        let vars_shaped =
-            items.len().is_multiple_of(2) && items.iter().step_by(2).all(|key| !key.is_empty());
-        match &vars {
-            Ok(vars) => {
-                assert!(vars_shaped, "vars accepted a block that is not vars-shaped");
-                let pairs: Vec<(&[u8], &[u8])> = vars.iter().collect();
-                let expected: Vec<(&[u8], &[u8])> =
-                    items.chunks(2).map(|kv| (kv[0], kv[1])).collect();
-                assert_eq!(pairs, expected);
+    // §2.3: a vars block is an array of even length with non-empty even-indexed items.
+    match (&array, &vars) {
+        (Ok(array), vars) => {
+            let items: Vec<&[u8]> = array.iter().collect();
+            let vars_shaped =
+                items.len().is_multiple_of(2) && items.iter().step_by(2).all(|k| !k.is_empty());
+            match vars {
+                Ok(vars) => {
+                    assert!(vars_shaped, "vars accepted a block that is not vars-shaped");
+                    let expected: Vec<(&[u8], &[u8])> =
+                        items.chunks(2).map(|kv| (kv[0], kv[1])).collect();
+                    assert!(
+                        vars.iter().eq(expected),
+                        "vars differ from the array's items"
+                    );
+                }
+                Err(err) => assert!(!vars_shaped, "vars refused a vars-shaped array: {err:?}"),
             }
-            Err(err) => assert!(
-                !vars_shaped,
-                "vars refused a vars-shaped array ({} items): {err:?}",
-                items.len()
-            ),
         }
-    } else {
-        assert!(vars.is_err(), "a valid vars block is always a valid array");
+        (Err(_), vars) => assert!(vars.is_err(), "a valid vars block is always a valid array"),
     }
+    vars.map(|vars| vars.len())
+}
 
-    if let Ok(vars) = &vars {
-        let pairs: Vec<(&[u8], &[u8])> = vars.iter().collect();
-        assert_eq!(pairs.len(), vars.len());
-        assert_eq!(vars.is_empty(), pairs.is_empty());
-        assert_eq!(
-            pairs
-                .iter()
-                .map(|(k, v)| 4 + k.len() + v.len())
-                .sum::<usize>(),
-            data.len()
-        );
-        assert_eq!(vars.as_bytes(), data);
-        let mut at = 4;
-        for ((offset, k, v), (k2, v2)) in vars.iter_with_offsets().zip(&pairs) {
-            assert_eq!((offset, k, v), (at, *k2, *v2));
-            at += 4 + k.len() + v.len();
-        }
-        assert_eq!(vars.iter_with_offsets().count(), pairs.len());
-        for (key, _) in pairs.iter().take(32) {
-            let all: Vec<&[u8]> = vars.get_all(key).collect();
-            assert!(!all.is_empty());
-            assert_eq!(vars.get(key), all.last().copied(), "V10: get is the last");
-            assert_eq!(vars.get_first(key), all.first().copied());
-            let wanted: Vec<&[u8]> = pairs
-                .iter()
-                .filter(|(k, _)| k == key)
-                .map(|(_, v)| *v)
-                .collect();
-            assert_eq!(all, wanted);
-            let _ = vars.get_utf8(key);
-        }
-        let absent = b"\xff\xfe-absent-\x00";
-        let last = pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == absent)
-            .map(|(_, v)| *v);
-        assert_eq!(vars.get(absent), last);
-        let _ = format!("{vars:?}");
-
-        // C1–C3 for CONTENT_LENGTH and the cache's `size`, against the reference model.
-        for (key, got) in [
-            (&b"CONTENT_LENGTH"[..], vars.content_length()),
-            (b"size", vars.length_var(b"size")),
-            (b"CONTENT_LENGTH", vars.length_var(b"CONTENT_LENGTH")),
-        ] {
-            let want = reference::length_of(&pairs, key);
-            assert_eq!(convert(&got), want, "body length by {key:?}");
-        }
-    }
-});
-
-fn convert(got: &Result<u64, Error>) -> Result<u64, reference::Fault> {
-    use reference::Fault;
-    match got {
-        Ok(n) => Ok(*n),
-        Err(Error::InvalidContentLength { offset, reason }) => Err(Fault::InvalidContentLength {
-            offset: *offset,
-            not_digit: *reason == uwsgi_codec::ContentLengthFault::NotDigit,
-        }),
-        Err(Error::ConflictingContentLength {
-            first,
-            second,
+/// A block error `by` bytes later.
+fn shift(err: &Error, by: usize) -> Error {
+    match *err {
+        Error::TruncatedLength { field, offset } => Error::TruncatedLength {
+            field,
+            offset: offset + by,
+        },
+        Error::Overrun {
+            field,
             offset,
-        }) => Err(Fault::ConflictingContentLength {
-            first: *first,
-            second: *second,
-            offset: *offset,
-        }),
-        Err(err) => panic!("a body length cannot fail with {}", describe(err)),
+            len,
+            available,
+        } => Error::Overrun {
+            field,
+            offset: offset + by,
+            len,
+            available,
+        },
+        Error::EmptyKey { offset } => Error::EmptyKey {
+            offset: offset + by,
+        },
+        ref other => panic!("a bare block cannot fail with {other:?}"),
+    }
+}
+
+/// The crate's block error in the model's terms.
+fn fault(err: &Error) -> reference::Fault {
+    use reference::Fault;
+    let field = |f: Field| match f {
+        Field::Key => reference::Field::Key,
+        Field::Value => reference::Field::Value,
+        Field::Item => reference::Field::Item,
+        Field::Block => reference::Field::Block,
+    };
+    match *err {
+        Error::TruncatedLength { field: f, offset } => Fault::TruncatedLength {
+            field: field(f),
+            offset,
+        },
+        Error::Overrun {
+            field: f,
+            offset,
+            len,
+            available,
+        } => Fault::Overrun {
+            field: field(f),
+            offset,
+            len,
+            available,
+        },
+        Error::EmptyKey { offset } => Fault::EmptyKey { offset },
+        ref other => panic!("a bare block cannot fail with {other:?}"),
     }
 }

@@ -1,7 +1,9 @@
 //! An independent reference model of the uwsgi packet grammar, written only for the fuzzer,
 //! straight from PROTOCOL.md §2.2–§2.4, §3 (block kinds), §4 (H1–H8, L1–L2, V1–V10, A1–A3,
-//! §4.5), §5 (C1–C3) and §6 (foreign preambles). It shares no code with the crate (it does not
-//! even use its types): the `differential` target compares the two on the same bytes.
+//! §4.5), §5 (C1–C3), §6 (foreign preambles), §7 (the encoder, E1–E7) and §9 (M1–M3). It shares
+//! no code with the crate (it does not even use its types): the `differential` target compares
+//! the two decoders on the same bytes, and `roundtrip` compares the crate's `PacketBuilder`
+//! with [`encode`].
 //!
 //! The style is deliberately different from the crate's: the block is consumed as a shrinking
 //! slice (`rest`) and offsets are recomputed from how much was consumed, numbers are built in
@@ -22,6 +24,9 @@ pub enum Magic {
     Refuse,
     /// `UWSGI_*` keys refused but for these exact ones.
     AllowOnly(Vec<Vec<u8>>),
+    /// The routing-only class of M1 accepted, the code/process-affecting class refused (M3:
+    /// what an encoder does unless the caller explicitly allows them).
+    RoutingOnly,
 }
 
 /// The decoder settings the model knows.
@@ -70,12 +75,14 @@ pub enum Foreign {
     Custom([u8; 4]),
 }
 
-/// Which length a block error is about.
+/// Which length an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Key,
     Value,
     Item,
+    /// The whole block (encoding only, E2).
+    Block,
 }
 
 /// §4.5, the decoding rows: what each error carries.
@@ -127,6 +134,11 @@ pub enum Fault {
         first: u64,
         second: u64,
         offset: usize,
+    },
+    /// Encoding: a length that does not fit 16 bits (E2).
+    LengthOverflow {
+        field: Field,
+        len: usize,
     },
 }
 
@@ -294,11 +306,17 @@ fn is_magic(key: &[u8]) -> bool {
     key.len() >= 6 && &key[..6] == b"UWSGI_"
 }
 
-fn magic_refused(key: &[u8], magic: &Magic) -> bool {
+/// M1: the routing-only class; every other `UWSGI_*` key is code/process-affecting (§9, "the
+/// crate's choice" for names the table does not list).
+const ROUTING_ONLY_MAGIC: [&[u8]; 3] = [b"UWSGI_CACHE_GET", b"UWSGI_APPID", b"UWSGI_SCHEME"];
+
+/// Whether `magic` refuses a pair with this key (M2, M3).
+pub fn magic_refused(key: &[u8], magic: &Magic) -> bool {
     match magic {
         Magic::Allow => false,
         Magic::Refuse => is_magic(key),
         Magic::AllowOnly(list) => is_magic(key) && !list.iter().any(|k| k == key),
+        Magic::RoutingOnly => is_magic(key) && !ROUTING_ONLY_MAGIC.contains(&key),
     }
 }
 
@@ -543,6 +561,153 @@ pub fn body_len(packet: &Packet<'_>) -> Result<u64, Fault> {
         (Block::Vars(pairs), Body::Size) => length_of(pairs, b"size"),
         _ => Ok(0),
     }
+}
+
+// -------------------------------------------------------------------------------------------
+// §7: the encoder (E1–E7) and M3
+// -------------------------------------------------------------------------------------------
+
+/// One piece of a block as a caller hands it to an encoder, in the caller's order (E4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Var(&'a [u8], &'a [u8]),
+    Item(&'a [u8]),
+    /// Bytes appended as they are, counted in datasize (E6).
+    Raw(&'a [u8]),
+}
+
+/// What an encoder is asked to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build<'a> {
+    pub modifier1: u8,
+    pub modifier2: u8,
+    pub pieces: Vec<Piece<'a>>,
+    /// E7: the length of the body the packet frames, when the caller gives one.
+    pub body_len: Option<u64>,
+    /// E2: the datasize limit (`TooLarge` above it); `PROTOCOL_MAX` for none.
+    pub limit: usize,
+    /// M3: which magic vars may be written.
+    pub magic: Magic,
+}
+
+/// The var that frames a body (C1, E7).
+const CONTENT_LENGTH: &[u8] = b"CONTENT_LENGTH";
+
+/// E1–E7 and M3: the packet's bytes, or the faults of the first piece that has any (E2 names
+/// every fault but does not rank two faults of one piece, so each of them is a right answer),
+/// or the fault of the whole block.
+pub fn encode(build: &Build<'_>) -> Result<Vec<u8>, Vec<Fault>> {
+    let digits: Option<Vec<u8>> = build.body_len.map(|n| n.to_string().into_bytes());
+    let mut block: Vec<u8> = Vec::new();
+    // E7: every CONTENT_LENGTH must go out with the same bytes (a decoder refuses two that
+    // differ, C3); the first one as written.
+    let mut first_written: Option<Vec<u8>> = None;
+    let mut caller_gave_one = false;
+    for piece in &build.pieces {
+        // E2: "at the offset the key would have had".
+        let at = BLOCK_START + block.len();
+        match *piece {
+            Piece::Var(key, value) => {
+                let mut faults = Vec::new();
+                if key.is_empty() {
+                    faults.push(Fault::EmptyKey { offset: at });
+                }
+                for (field, len) in [(Field::Key, key.len()), (Field::Value, value.len())] {
+                    if len > PROTOCOL_MAX {
+                        faults.push(Fault::LengthOverflow { field, len });
+                    }
+                }
+                if magic_refused(key, &build.magic) {
+                    faults.push(Fault::MagicVar { offset: at });
+                }
+                let mut written = value.to_vec();
+                if let (Some(digits), true) = (&digits, key == CONTENT_LENGTH) {
+                    caller_gave_one = true;
+                    let n = build.body_len.unwrap_or(0);
+                    if value.is_empty() {
+                        // The placeholder is filled where it stands; for n = 0 it stays empty.
+                        if n > 0 {
+                            written = digits.clone();
+                        }
+                    } else if value != digits.as_slice() {
+                        // Not a number at all: InvalidContentLength at its offending byte;
+                        // any other spelling or number: ConflictingContentLength.
+                        let value_at = at + 2 + key.len() + 2;
+                        faults.push(match length_value(value, value_at) {
+                            Err(fault) => fault,
+                            Ok(first) => Fault::ConflictingContentLength {
+                                first,
+                                second: n,
+                                offset: at,
+                            },
+                        });
+                    }
+                    if faults.is_empty() {
+                        match &first_written {
+                            Some(first) if *first != written => {
+                                let number = |v: &[u8]| length_value(v, 0).unwrap_or(u64::MAX);
+                                faults.push(Fault::ConflictingContentLength {
+                                    first: number(first),
+                                    second: number(&written),
+                                    offset: at,
+                                });
+                            }
+                            Some(_) => {}
+                            None => first_written = Some(written.clone()),
+                        }
+                    }
+                }
+                if !faults.is_empty() {
+                    return Err(faults);
+                }
+                push_prefixed(&mut block, key);
+                push_prefixed(&mut block, &written);
+            }
+            Piece::Item(item) => {
+                if item.len() > PROTOCOL_MAX {
+                    return Err(vec![Fault::LengthOverflow {
+                        field: Field::Item,
+                        len: item.len(),
+                    }]);
+                }
+                push_prefixed(&mut block, item);
+            }
+            Piece::Raw(bytes) => block.extend_from_slice(bytes),
+        }
+    }
+    // E7: "When the caller gave none, one is appended if n > 0."
+    if let Some(digits) = digits.filter(|_| !caller_gave_one && build.body_len > Some(0)) {
+        push_prefixed(&mut block, CONTENT_LENGTH);
+        push_prefixed(&mut block, &digits);
+    }
+    let len = block.len();
+    if len > PROTOCOL_MAX {
+        return Err(vec![Fault::LengthOverflow {
+            field: Field::Block,
+            len,
+        }]);
+    }
+    if len > build.limit {
+        return Err(vec![Fault::TooLarge {
+            len,
+            max: build.limit,
+        }]);
+    }
+    let mut wire = vec![
+        build.modifier1,
+        (len % 256) as u8,
+        (len / 256) as u8,
+        build.modifier2,
+    ];
+    wire.extend_from_slice(&block);
+    Ok(wire)
+}
+
+/// A u16le length (checked by the caller) and the bytes.
+fn push_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push((bytes.len() % 256) as u8);
+    out.push((bytes.len() / 256) as u8);
+    out.extend_from_slice(bytes);
 }
 
 #[cfg(test)]
@@ -908,5 +1073,131 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(parse(b"GET ", &off), Outcome::Incomplete(21573));
+    }
+
+    fn build(pieces: Vec<Piece<'_>>, body_len: Option<u64>) -> Build<'_> {
+        Build {
+            modifier1: 0,
+            modifier2: 0,
+            pieces,
+            body_len,
+            limit: PROTOCOL_MAX,
+            magic: Magic::RoutingOnly,
+        }
+    }
+
+    #[test]
+    fn cases_48_49_encoder_lengths() {
+        // 48: a block that adds up to 65536.
+        let value = vec![b'x'; 65536 - 5];
+        assert_eq!(
+            encode(&build(vec![Piece::Var(b"K", &value)], None)),
+            Err(vec![Fault::LengthOverflow {
+                field: Field::Block,
+                len: 65536
+            }])
+        );
+        // 49: a key or a value of 65536 bytes; an empty key.
+        let big = vec![b'k'; 65536];
+        assert_eq!(
+            encode(&build(vec![Piece::Var(&big, b"v")], None)),
+            Err(vec![Fault::LengthOverflow {
+                field: Field::Key,
+                len: 65536
+            }])
+        );
+        assert_eq!(
+            encode(&build(
+                vec![Piece::Var(b"A", b""), Piece::Var(b"", b"x")],
+                None
+            )),
+            Err(vec![Fault::EmptyKey { offset: 9 }])
+        );
+        let wire = encode(&build(
+            vec![Piece::Var(b"K", b"v"), Piece::Item(b"ab")],
+            None,
+        ));
+        assert_eq!(
+            wire,
+            Ok(b"\x00\x0a\x00\x00\x01\x00K\x01\x00v\x02\x00ab".to_vec())
+        );
+    }
+
+    #[test]
+    fn e7_content_length() {
+        let cl = |v: &'static [u8], n| encode(&build(vec![Piece::Var(b"CONTENT_LENGTH", v)], n));
+        // The placeholder is filled, and stays empty for n = 0.
+        assert_eq!(
+            cl(b"", Some(12)),
+            Ok([&[0, 20, 0, 0][..], &kv(b"CONTENT_LENGTH", b"12")].concat())
+        );
+        assert_eq!(
+            cl(b"", Some(0)),
+            Ok([&[0, 18, 0, 0][..], &kv(b"CONTENT_LENGTH", b"")].concat())
+        );
+        assert_eq!(cl(b"12", Some(12)).map(|w| w.len()), Ok(24));
+        assert_eq!(
+            cl(b"7", Some(12)),
+            Err(vec![Fault::ConflictingContentLength {
+                first: 7,
+                second: 12,
+                offset: 4
+            }])
+        );
+        // "abc": InvalidContentLength at its offending byte (offset 4 + 2 + 14 + 2).
+        assert_eq!(
+            cl(b"1bc", Some(1)),
+            Err(vec![Fault::InvalidContentLength {
+                offset: 23,
+                not_digit: true
+            }])
+        );
+        // Appended when the caller gave none and n > 0; nothing for n = 0.
+        let none = encode(&build(vec![Piece::Var(b"A", b"")], Some(5)));
+        assert_eq!(
+            none,
+            Ok([
+                &[0, 24, 0, 0][..],
+                &kv(b"A", b""),
+                &kv(b"CONTENT_LENGTH", b"5")
+            ]
+            .concat())
+        );
+        assert_eq!(encode(&build(vec![], Some(0))), Ok(vec![0, 0, 0, 0]));
+        // An empty placeholder beside "0" for n = 0 would go out as two different vars.
+        let two = vec![
+            Piece::Var(b"CONTENT_LENGTH", b""),
+            Piece::Var(b"CONTENT_LENGTH", b"0"),
+        ];
+        assert_eq!(
+            encode(&build(two, Some(0))),
+            Err(vec![Fault::ConflictingContentLength {
+                first: 0,
+                second: 0,
+                offset: 22
+            }])
+        );
+        // Without a framed body, CONTENT_LENGTH is an ordinary var.
+        assert!(cl(b"abc", None).is_ok());
+    }
+
+    #[test]
+    fn m3_encoder_refuses_code_magic_unless_allowed() {
+        let pieces = vec![
+            Piece::Var(b"UWSGI_SCHEME", b"https"),
+            Piece::Var(b"UWSGI_FILE", b"x"),
+        ];
+        assert_eq!(
+            encode(&build(pieces.clone(), None)),
+            Err(vec![Fault::MagicVar { offset: 25 }])
+        );
+        let allowed = Build {
+            magic: Magic::Allow,
+            ..build(pieces, None)
+        };
+        assert!(encode(&allowed).is_ok());
+        assert!(magic_refused(b"UWSGI_NEW_THING", &Magic::RoutingOnly));
+        assert!(!magic_refused(b"UWSGI_APPID", &Magic::RoutingOnly));
+        assert!(!magic_refused(b"uwsgi_file", &Magic::Refuse));
     }
 }
