@@ -17,7 +17,7 @@ shift || true
 if [ $# -gt 0 ]; then
     targets=("$@")
 else
-    targets=(parse vars_array content_length codec roundtrip differential)
+    targets=(parse vars_array content_length codec roundtrip differential serve)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -3,7 +3,7 @@
 //! One `#[test]` per finding, named after what it checks, through the public API only, with the
 //! bytes inline.
 
-use uwsgi_codec::{Error, PacketBuilder, PacketRef, Status};
+use uwsgi_codec::{Error, PacketBuilder, PacketRef, Parser, Status};
 
 /// Found by the `roundtrip` target: `PacketBuilder::body_len(0)` (now `with_body_len`) kept a
 /// caller's empty `CONTENT_LENGTH` placeholder empty (PROTOCOL.md E7, "left empty when n = 0")
@@ -108,4 +108,35 @@ fn client_codec_frames_the_body_the_written_packet_frames() {
     codec
         .encode(ClientMessage::Body(Bytes::from_static(b"abc")), &mut wire)
         .expect("the framed body");
+}
+
+/// Found by the `parse` target (`check_parse_into`), input `00 00 00 00`: a server parses its
+/// growing buffer into one `PacketRef` again and again. Parsing the 1-byte prefix of a packet
+/// into the packet that the whole input had filled returned `Incomplete(3)` and left the old
+/// packet in place, though `parse_into` documents that on `Incomplete` or an error the packet
+/// holds nothing of the buffer. The same held for the header errors (`ForeignProtocol`,
+/// `TooLarge`); a block error already emptied it.
+#[test]
+fn parse_into_empties_the_packet_on_incomplete_and_header_errors() {
+    let parser = Parser::new().with_max_datasize(4);
+    let whole: &[u8] = b"\x00\x00\x00\x00";
+    let incomplete = &whole[..1];
+    let foreign = b"GET / HTTP/1.1\r\n";
+    let too_large = b"\x00\x05\x00\x00";
+    for input in [incomplete, foreign, too_large] {
+        let mut packet = PacketRef::empty();
+        assert_eq!(
+            parser.parse_into(whole, &mut packet),
+            Ok(Status::Complete(4))
+        );
+        assert_eq!(packet.wire_len(), 4);
+        let outcome = parser.parse_into(input, &mut packet);
+        match outcome {
+            Ok(Status::Incomplete(3)) => assert_eq!(input, incomplete),
+            Err(Error::ForeignProtocol { .. }) => assert_eq!(input, foreign),
+            Err(Error::TooLarge { .. }) => assert_eq!(input, too_large),
+            other => panic!("{input:?}: unexpected {other:?}"),
+        }
+        assert!(packet == PacketRef::empty(), "{input:?} left {packet:?}");
+    }
 }
