@@ -85,24 +85,13 @@ impl<'v, 'a> VarsIter<'v, 'a> {
     #[inline]
     pub(super) fn next_at(&mut self) -> Option<(usize, &'a [u8], &'a [u8])> {
         let at = HEADER_LEN + self.len - self.rest.len();
-        let (key, value, rest) = match self.lens.next() {
-            Some((&klen, &vlen)) => split_indexed(self.rest, klen, vlen)?,
-            None if self.walked > 0 => {
-                self.walked -= 1;
-                split_walked(self.rest)?
-            }
-            None => return None,
-        };
-        self.rest = rest;
+        let (key, value) = self.next_pair()?;
         Some((at, key, value))
     }
-}
 
-impl<'a> Iterator for VarsIter<'_, 'a> {
-    type Item = (&'a [u8], &'a [u8]);
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next pair: from the index while it lasts, then by walking on.
+    #[inline(always)]
+    fn next_pair(&mut self) -> Option<(&'a [u8], &'a [u8])> {
         let (key, value, rest) = match self.lens.next() {
             Some((&klen, &vlen)) => split_indexed(self.rest, klen, vlen)?,
             None if self.walked > 0 => {
@@ -113,6 +102,15 @@ impl<'a> Iterator for VarsIter<'_, 'a> {
         };
         self.rest = rest;
         Some((key, value))
+    }
+}
+
+impl<'a> Iterator for VarsIter<'_, 'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_pair()
     }
 
     #[inline]
