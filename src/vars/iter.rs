@@ -2,8 +2,8 @@
 
 use crate::header::HEADER_LEN;
 
-/// The pairs of a validated vars block, in wire order, borrowing the [`Vars`] for its index
-/// (`'v`) and yielding slices of the block (`'a`). Cannot fail.
+/// The pairs of a validated vars block, in wire order, borrowing the [`Vars`](super::Vars)
+/// for its index (`'v`) and yielding slices of the block (`'a`). Cannot fail.
 #[derive(Debug, Clone)]
 pub struct VarsIter<'v, 'a> {
     /// The block's length, for offsets.
