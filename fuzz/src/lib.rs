@@ -404,7 +404,13 @@ pub fn check_owned(owned: &Packet, view: &PacketRef<'_>, buf: &Bytes) {
                 assert_eq!(Some(&got[..]), theirs.get(k), "get_bytes");
                 assert!(inside(&got, packet_mem), "get_bytes copied");
             }
-            assert_eq!(owned.get_bytes(b"\xff-absent"), None);
+            // A key the block rarely holds (the fuzzer can make it one: then both find it).
+            let rare = b"\xff-absent";
+            assert_eq!(
+                owned.get_bytes(rare).as_deref(),
+                theirs.get(rare),
+                "get_bytes"
+            );
         }
         (None, None) => {
             assert_eq!(owned.vars_bytes().count(), 0);
