@@ -11,7 +11,8 @@
 //! never fails on noise: a ratio over its target is reported, not an error.
 //!
 //! `--callgrind WORKLOAD N` runs only the crate's parse + visit of `WORKLOAD` N times, and
-//! `--callgrind-floor WORKLOAD N` only the floor walk; `--workloads` lists the workloads
+//! `--callgrind-floor WORKLOAD N` only the floor walk, `--callgrind-codec N` only the pipelined
+//! stream through a persistent `ServerCodec` (feature `codec`); `--workloads` lists the workloads
 //! (`name bytes packets`). `benches/callgrind.sh` uses them to count instructions per packet.
 
 mod common;
@@ -315,6 +316,8 @@ fn main() {
         callgrind(false, arg(&args, i + 1), arg(&args, i + 2))
     } else if let Some(i) = position("--callgrind-floor") {
         callgrind(true, arg(&args, i + 1), arg(&args, i + 2))
+    } else if let Some(i) = position("--callgrind-codec") {
+        callgrind_codec(arg(&args, i + 1))
     } else if position("--workloads").is_some() {
         for w in common::workloads() {
             println!("{} {} {}", w.name, w.bytes.len(), w.packets);
@@ -330,6 +333,28 @@ fn main() {
         eprintln!("ratios: {err}");
         std::process::exit(2);
     }
+}
+
+/// `--callgrind-codec N`: the pipelined stream through a persistent `ServerCodec`, `N` times.
+#[cfg(feature = "codec")]
+fn callgrind_codec(n: &str) -> Result<(), String> {
+    use uwsgi_codec::codec::ServerCodec;
+
+    let n: u64 = n.parse().map_err(|_| format!("bad count {n:?}"))?;
+    let stream = common::pipelined();
+    let mut acc = 0usize;
+    for _ in 0..n {
+        let mut codec = ServerCodec::new().with_persistent(true);
+        let mut src = BytesMut::from(&stream[..]);
+        acc = acc.wrapping_add(common::drain(&mut codec, black_box(&mut src)));
+    }
+    println!("{acc}");
+    Ok(())
+}
+
+#[cfg(not(feature = "codec"))]
+fn callgrind_codec(_: &str) -> Result<(), String> {
+    Err("--callgrind-codec needs --features codec".to_owned())
 }
 
 fn arg(args: &[String], i: usize) -> &str {
