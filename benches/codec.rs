@@ -33,7 +33,8 @@ fn server_pipelined(c: &mut Criterion) {
         )
     });
     group.bench_function(BenchmarkId::new("core", "pipelined"), |b| {
-        b.iter(|| parse_visit(&parser, black_box(&stream)))
+        let mut storage = common::storage();
+        b.iter(|| parse_visit(&parser, black_box(&stream), &mut storage))
     });
     group.bench_function(BenchmarkId::new("floor", "pipelined"), |b| {
         b.iter(|| floor_walk(black_box(&stream)))

@@ -83,7 +83,8 @@ fn packet_parse_visit(c: &mut Criterion) {
     for Workload { name, bytes, .. } in common::workloads() {
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_with_input(BenchmarkId::new("crate", name), &bytes, |b, input| {
-            b.iter(|| parse_visit(&parser, black_box(input)))
+            let mut storage = common::storage();
+            b.iter(|| parse_visit(&parser, black_box(input), &mut storage))
         });
         group.bench_with_input(BenchmarkId::new("floor", name), &bytes, |b, input| {
             b.iter(|| floor_walk(black_box(input)))

@@ -5,11 +5,12 @@
 //! `#[inline(never)]`, so the crate pays one real call per packet, as the C baseline pays one
 //! FFI call. Any failure panics (the workloads are valid packets).
 
+use std::cell::RefCell;
 use std::hint::black_box;
 use std::sync::OnceLock;
 
 use bytes::BytesMut;
-use uwsgi_codec::{PacketBuilder, PacketRef, Parser, Status};
+use uwsgi_codec::{EMPTY_PAIR, MAX_PAIRS, PacketBuilder, PacketPairs, Parser, Status};
 
 use crate::Pair;
 
@@ -26,49 +27,48 @@ pub fn parser() -> &'static Parser {
     PARSER.get_or_init(Parser::new)
 }
 
-/// `PacketRef::parse` (the packet by value), then every pair through `vars()`.
+thread_local! {
+    /// The pair storage a server keeps per connection, sized like the C baseline's array.
+    static STORAGE: RefCell<Vec<Pair<'static>>> = RefCell::new(vec![EMPTY_PAIR; MAX_PAIRS]);
+}
+
+/// `PacketPairs::parse` (the default settings) into kept storage, then every pair.
 #[inline(never)]
 pub fn visit_one(p: &'static [u8]) -> (usize, usize) {
-    let Ok(Status::Complete(packet)) = PacketRef::parse(p) else {
-        fail()
-    };
-    let Some(vars) = packet.vars() else { fail() };
-    for (k, v) in vars {
-        black_box((k, v));
-    }
-    (vars.len(), packet.wire_len())
+    STORAGE.with_borrow_mut(|storage| {
+        let Ok(Status::Complete(packet)) = PacketPairs::parse(p, storage) else {
+            fail()
+        };
+        for &(k, v) in packet.pairs() {
+            black_box((k, v));
+        }
+        (packet.pairs().len(), packet.wire_len())
+    })
 }
 
-/// As `visit_one`, with a long-lived `Parser` parsing in place: the server path the README
-/// shows (`Parser::parse_into`).
+/// As `visit_one`, with a long-lived `Parser`: the server path the README shows
+/// (`Parser::parse_pairs`).
 #[inline(never)]
 pub fn parser_visit_one(parser: &Parser, p: &'static [u8]) -> (usize, usize) {
-    let mut packet = PacketRef::empty();
-    let Ok(Status::Complete(_)) = parser.parse_into(p, &mut packet) else {
-        fail()
-    };
-    let Some(vars) = packet.vars() else { fail() };
-    for (k, v) in vars {
-        black_box((k, v));
-    }
-    (vars.len(), packet.wire_len())
+    STORAGE.with_borrow_mut(|storage| {
+        let Ok(Status::Complete(packet)) = parser.parse_pairs(p, storage) else {
+            fail()
+        };
+        for &(k, v) in packet.pairs() {
+            black_box((k, v));
+        }
+        (packet.pairs().len(), packet.wire_len())
+    })
 }
 
-/// Parse + validate, storing every pair into the caller's array (the C baseline's output).
+/// Parse + validate, the walk writing every pair into the caller's array (the C baseline's
+/// output).
 #[inline(never)]
 pub fn store_one(p: &'static [u8], out: &mut [Pair<'static>]) -> (usize, usize) {
-    let mut packet = PacketRef::empty();
-    let Ok(Status::Complete(_)) = parser().parse_into(p, &mut packet) else {
+    let Ok(Status::Complete(packet)) = parser().parse_pairs(p, out) else {
         fail()
     };
-    let mut n = 0;
-    if let Some(vars) = packet.vars() {
-        for (slot, kv) in out.iter_mut().zip(vars) {
-            *slot = kv;
-            n += 1;
-        }
-    }
-    (n, packet.wire_len())
+    (packet.pairs().len(), packet.wire_len())
 }
 
 /// A fresh `PacketBuilder` per packet over the caller's pairs, into a reused `BytesMut`.

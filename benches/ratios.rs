@@ -113,11 +113,12 @@ fn ratios() {
     let workloads = common::workloads();
     for w in &workloads {
         let bytes = w.bytes.as_slice();
+        let mut storage = common::storage();
         ratio(
             &format!("parse+visit {}", w.name),
             None,
             1,
-            plain(|| parse_visit(&parser, black_box(bytes))),
+            plain(|| parse_visit(&parser, black_box(bytes), &mut storage)),
             plain(|| floor_walk(black_box(bytes))),
         );
     }
@@ -125,11 +126,12 @@ fn ratios() {
     let mut slots = vec![(&[][..], &[][..]); plain_rust::CAPACITY];
     for w in &workloads {
         let bytes = w.bytes.as_slice();
+        let mut storage = common::storage();
         ratio(
             &format!("parse+visit {} vs a plain safe parser", w.name),
             Some(1.0),
             1,
-            plain(|| parse_visit(&parser, black_box(bytes))),
+            plain(|| parse_visit(&parser, black_box(bytes), &mut storage)),
             plain(|| plain_rust::parse_visit(black_box(bytes), &mut slots)),
         );
     }
@@ -227,6 +229,7 @@ fn codec_line(parser: &Parser) {
     use uwsgi_codec::codec::ServerCodec;
 
     let stream = common::pipelined();
+    let mut storage = common::storage();
     let requests = common::PIPELINED_REQUESTS as u64;
     let codec_batch = |n: u64| {
         let mut inputs: Vec<_> = (0..n)
@@ -246,7 +249,7 @@ fn codec_line(parser: &Parser) {
         Some(1.1),
         requests,
         codec_batch,
-        plain(|| parse_visit(parser, black_box(&stream))),
+        plain(|| parse_visit(parser, black_box(&stream), &mut storage)),
     );
 
     // One request fed one byte per read, against the same request in one read.
@@ -296,13 +299,14 @@ fn callgrind(floor: bool, name: &str, n: &str) -> Result<(), String> {
     let workload = common::workload(name).ok_or_else(|| format!("no workload {name:?}"))?;
     let n: u64 = n.parse().map_err(|_| format!("bad count {n:?}"))?;
     let parser = Parser::new();
+    let mut storage = common::storage();
     let mut acc = 0usize;
     for _ in 0..n {
         let bytes = black_box(workload.bytes.as_slice());
         acc = acc.wrapping_add(if floor {
             floor_walk(bytes)
         } else {
-            parse_visit(&parser, bytes)
+            parse_visit(&parser, bytes, &mut storage)
         });
     }
     println!("{acc}");

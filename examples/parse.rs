@@ -2,32 +2,32 @@
 //!
 //! `cargo run --example parse [FILE]` (default: the bundled capture of a GET through nginx).
 
-use uwsgi_codec::{Escaped, PacketRef, Parser, Status};
+use uwsgi_codec::{EMPTY_PAIR, Escaped, MAX_PAIRS, Parser, Status};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bundled = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/captures/nginx-get.bin");
     let wire = std::fs::read(std::env::args().nth(1).as_deref().unwrap_or(bundled))?;
 
-    // A server keeps one parser and parses every packet in place: one walk of the block,
-    // which both validates it and indexes its pairs.
+    // A server keeps one parser, and pair storage per connection. One walk of the block
+    // validates it and writes its pairs into the storage; this storage holds any packet.
     let parser = Parser::new();
-    let mut packet = PacketRef::empty();
-    let len = match parser.parse_into(&wire, &mut packet)? {
-        Status::Complete(len) => len,
+    let mut storage = vec![EMPTY_PAIR; MAX_PAIRS];
+    let packet = match parser.parse_pairs(&wire, &mut storage)? {
+        Status::Complete(packet) => packet,
         Status::Incomplete(n) => return Err(format!("{n} more bytes needed").into()),
     };
 
     println!(
-        "modifier1 {}, datasize {}, {len} bytes",
+        "modifier1 {}, datasize {}, {} bytes",
         packet.modifier1(),
-        packet.datasize()
+        packet.datasize(),
+        packet.wire_len()
     );
-    let vars = packet.vars().ok_or("not a vars packet")?;
-    for (key, value) in vars {
+    for (key, value) in packet.pairs() {
         println!("  {} = {}", Escaped(key), Escaped(value));
     }
-    // The few vars a server routes on, found in one pass over the index.
-    let [method, path] = vars.get_many([b"REQUEST_METHOD", b"PATH_INFO"]);
+    // The vars a server routes on.
+    let [method, path] = ["REQUEST_METHOD", "PATH_INFO"].map(|key| packet.get(key));
     println!(
         "{} {}",
         Escaped(method.unwrap_or_default()),

@@ -62,7 +62,7 @@ pub use magic::{MagicClass, MagicPolicy, magic_class};
 pub use modifier::{BlockKind, BodyFraming, Direction, Modifier1, PacketKind};
 pub use owned::Packet;
 pub use packet::{Block, PacketRef};
-pub use parser::Parser;
+pub use parser::{EMPTY_PAIR, MAX_PAIRS, PacketPairs, Parser};
 pub use sniff::{ForeignProtocol, sniff};
 pub use status::Status;
 pub use vars::{Vars, VarsIter};

@@ -5,7 +5,8 @@
 //!   the read buffer; feature `codec`);
 //! - encoding a packet from a borrowed slice of pairs (`PacketBuilder::with_vars`) into a
 //!   reused `BytesMut` (`encode`) or slice (`encode_slice`) costs 0 allocations per packet;
-//! - parsing (`PacketRef::parse`, `Parser::parse_into`) and reading the vars cost 0.
+//! - parsing (`PacketRef::parse`, `Parser::parse_into`, `Parser::parse_pairs`) and reading the
+//!   vars cost 0.
 //!
 //! The counting allocator is `stats_alloc`'s, a safe wrapper around `System`: the crate's
 //! `unsafe_code = "forbid"` lint covers this file too, so it cannot implement `GlobalAlloc`
@@ -17,7 +18,7 @@ use std::hint::black_box;
 
 use bytes::BytesMut;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use uwsgi_codec::{PacketBuilder, PacketRef, Parser, Status};
+use uwsgi_codec::{EMPTY_PAIR, PacketBuilder, PacketRef, Parser, Status};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -146,6 +147,23 @@ fn parsing_allocates_nothing_per_packet() {
     assert_eq!(
         allocations, 0,
         "Parser::parse_into: {allocations} allocations after the warm-up"
+    );
+
+    let mut storage = [EMPTY_PAIR; 32];
+    let mut pairs_read = 0;
+    let allocations = allocations_after_warm_up(|i| {
+        let wire = if i % 2 == 0 { GET } else { POST };
+        let Ok(Status::Complete(packet)) = parser.parse_pairs(wire, &mut storage) else {
+            panic!("a capture")
+        };
+        pairs_read += packet.pairs().len();
+        black_box(packet.get("HTTP_HOST"));
+        black_box(packet.body_len().expect("a body length"));
+    });
+    assert_eq!(pairs_read, REQUESTS / 2 * (24 + 19));
+    assert_eq!(
+        allocations, 0,
+        "Parser::parse_pairs: {allocations} allocations after the warm-up"
     );
 }
 

@@ -8,7 +8,8 @@
 //! 4. the index: the pairs read through `PacketRef::vars()` (the first 32 from the index the
 //!    validating walk made, the rest walked) are those of a naive walk, for 0 to 100 pairs, and
 //!    so are `get`, `get_first`, `get_all`, `get_many`, `iter_with_offsets` and `len`;
-//! 5. `Parser::parse_into` agrees with `Parser::parse`.
+//! 5. `Parser::parse_into` agrees with `Parser::parse`;
+//! 6. `Parser::parse_pairs` agrees with `Parser::parse` with the storage as a pair limit.
 
 mod common;
 
@@ -22,8 +23,8 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use uwsgi_codec::{
-    Array, Block, BlockKind, Direction, Error, Field, HEADER_LEN, Header, MagicPolicy, Packet,
-    PacketRef, Parser, Status, Vars, parse_length, sniff,
+    Array, Block, BlockKind, Direction, EMPTY_PAIR, Error, Field, HEADER_LEN, Header, MagicPolicy,
+    Packet, PacketRef, Parser, Status, Vars, parse_length, sniff,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -890,6 +891,59 @@ proptest! {
         let rest = &buf[head.len()..];
         check_parse_into(&parser, rest, &PacketRef::empty())?;
         check_parse_into(&parser, rest, &stale)?;
+    }
+}
+
+/// `parse_pairs` into storage of `capacity` pairs gives what `parse` gives with that pair limit
+/// (or the parser's own, if smaller): the same outcome, header, kind and bytes; as pairs, the
+/// vars `parse` reads; the same array, body length and lookups.
+fn check_parse_pairs(parser: &Parser, input: &[u8], capacity: usize) -> Result<(), TestCaseError> {
+    let limit = parser.max_vars().map_or(capacity, |max| max.min(capacity));
+    let limited = parser.clone().with_max_vars(Some(limit));
+    let mut storage = vec![EMPTY_PAIR; capacity];
+    match (
+        parser.parse_pairs(input, &mut storage),
+        limited.parse(input),
+    ) {
+        (Ok(Status::Complete(got)), Ok(Status::Complete(want))) => {
+            prop_assert_eq!(got.header(), want.header());
+            prop_assert_eq!(got.kind(), want.kind());
+            prop_assert_eq!(got.as_bytes(), want.as_bytes());
+            let pairs: Vec<_> = want.vars().map(|v| v.iter().collect()).unwrap_or_default();
+            prop_assert_eq!(got.pairs(), &pairs[..]);
+            prop_assert_eq!(got.array(), want.array().copied());
+            prop_assert_eq!(got.body_len(), want.body_len());
+            if let Some(vars) = want.vars() {
+                for (key, _) in &pairs {
+                    prop_assert_eq!(got.get(key), vars.get(key));
+                    prop_assert_eq!(got.get_first(key), vars.get_first(key));
+                }
+            }
+        }
+        (Ok(Status::Incomplete(a)), Ok(Status::Incomplete(b))) => prop_assert_eq!(a, b),
+        (Err(a), Err(b)) => prop_assert_eq!(a, b),
+        (a, b) => prop_assert!(false, "parse_pairs {:?}, parse {:?}", a, b),
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 6. `parse_pairs` gives what `parse` gives, for storage from none to more than the
+    /// input's pairs, on valid packets and on any input.
+    #[test]
+    fn parse_pairs_agrees_with_parse(
+        spec in spec(),
+        input in any_input(),
+        parser in parser(),
+        capacity in 0usize..48,
+    ) {
+        let valid = spec.build()?;
+        for bytes in [&valid[..], &input] {
+            check_parse_pairs(&parser, bytes, capacity)?;
+            check_parse_pairs(&Parser::new(), bytes, capacity)?;
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 // Each bench uses a different subset of these helpers.
 #![allow(dead_code)]
 
-use uwsgi_codec::{PacketRef, Parser, Status};
+use uwsgi_codec::{EMPTY_PAIR, MAX_PAIRS, PacketRef, Pair, Parser, Status};
 
 /// A real packet recorded from nginx 1.22 (`GET /shop/product/1234?...`): 1014 bytes,
 /// 24 vars, no body.
@@ -165,7 +165,7 @@ fn check(workload: &Workload) {
     }
     assert_eq!(packets, workload.packets, "{}", workload.name);
     assert_eq!(
-        parse_visit(&parser, &workload.bytes),
+        parse_visit(&parser, &workload.bytes, &mut storage()),
         floor_walk(&workload.bytes),
         "{}",
         workload.name
@@ -194,18 +194,26 @@ pub(crate) fn parse_only(parser: &Parser, buf: &[u8]) -> usize {
     acc
 }
 
+/// Pair storage for [`parse_visit`], as a server keeps one per connection: large enough for
+/// any packet.
+pub(crate) fn storage<'a>() -> Vec<Pair<'a>> {
+    vec![EMPTY_PAIR; MAX_PAIRS]
+}
+
 /// The crate's parse + validation + visit of every pair of every packet in `buf`, as a server
-/// building its environment: returns the sum of key and value lengths.
+/// building its environment, through the server path (`Parser::parse_pairs`): returns the sum
+/// of key and value lengths.
 #[inline(never)]
-pub(crate) fn parse_visit(parser: &Parser, buf: &[u8]) -> usize {
+pub(crate) fn parse_visit<'a>(parser: &Parser, buf: &'a [u8], storage: &mut [Pair<'a>]) -> usize {
     let mut acc = 0;
     let mut rest = buf;
-    let mut packet = PacketRef::empty();
     while !rest.is_empty() {
-        match parser.parse_into(rest, &mut packet) {
-            Ok(Status::Complete(len)) => {
-                acc += visit(&packet);
-                rest = &rest[len..];
+        match parser.parse_pairs(rest, storage) {
+            Ok(Status::Complete(packet)) => {
+                for (key, value) in packet.pairs() {
+                    acc += key.len() + value.len();
+                }
+                rest = &rest[packet.wire_len()..];
             }
             other => panic!("bench input does not parse: {other:?}"),
         }

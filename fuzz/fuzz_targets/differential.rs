@@ -6,6 +6,8 @@
 //! - `parse`: Complete (header fields, block kind, body framing, wire length, every pair or
 //!   item, raw bytes) / Incomplete(n) / the error with every number it carries;
 //! - `parse_into` (in place) against `parse` and so against the model (`check_parse_into`);
+//! - `parse_pairs` into storage that holds any packet, and into storage of 0 to 40 pairs,
+//!   against `parse` with that pair limit (`check_parse_pairs`): outcome, pairs, lookups;
 //! - every accessor of a complete packet's vars against the model's pairs (`check_vars`: `len`,
 //!   `iter` by `next` and by `fold`, `get`, `get_first`, `get_all`, `get_many`,
 //!   `iter_with_offsets`) and `body_len()` (C1–C3);
@@ -19,11 +21,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use uwsgi_codec::{
-    Block, BlockKind, BodyFraming, ContentLengthFault, Error, Field, ForeignProtocol, PacketRef,
-    Parser, Status,
+    Block, BlockKind, BodyFraming, ContentLengthFault, Error, Field, ForeignProtocol, MAX_PAIRS,
+    PacketRef, Parser, Status,
 };
 use uwsgi_codec_fuzz::reference::{self, Body, Config, Fault, Foreign, Outcome, Shape};
-use uwsgi_codec_fuzz::{Settings, check_parse_into, check_vars, fillers};
+use uwsgi_codec_fuzz::{Settings, check_parse_into, check_parse_pairs, check_vars, fillers};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&byte, input)) = data.split_first() else {
@@ -102,6 +104,8 @@ fn compare_parse(parser: &Parser, model: &Config, input: &[u8], deep: bool) {
     };
     assert_eq!(got_outcome, want, "parse on {input:02x?}");
     check_parse_into(parser, input, PacketRef::empty(), &got);
+    check_parse_pairs(parser, input, MAX_PAIRS);
+    check_parse_pairs(parser, input, input.len() % 41);
     if let (Ok(Status::Complete(p)), Outcome::Complete(m)) = (&got, &want) {
         let got_len = p.body_len().map_err(|e| fault(&e));
         assert_eq!(got_len, reference::body_len(m), "body_len on {input:02x?}");

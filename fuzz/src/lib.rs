@@ -11,7 +11,9 @@
 pub mod reference;
 
 use bytes::Bytes;
-use uwsgi_codec::{Block, Direction, MagicPolicy, Packet, PacketRef, Parser, Status, Vars};
+use uwsgi_codec::{
+    Block, Direction, EMPTY_PAIR, MagicPolicy, Packet, PacketRef, Parser, Status, Vars,
+};
 
 /// The magic-var allow list used when the settings pick `AllowOnly`.
 pub const ALLOWED_MAGIC: &[u8] = b"UWSGI_SCHEME";
@@ -485,6 +487,35 @@ pub fn check_parse_into<'a>(
             !overlaps(packet.as_bytes(), buf),
             "after {got:?} the packet still holds bytes of the input"
         );
+    }
+}
+
+/// `parse_pairs` into storage of `capacity` pairs against `parse` with the storage as a pair
+/// limit (the smaller of it and the parser's own): the same outcome, header, kind and bytes; the
+/// pairs are the vars `parse` indexed, in order; the same array, body length and lookups.
+pub fn check_parse_pairs(parser: &Parser, buf: &[u8], capacity: usize) {
+    let limit = parser.max_vars().map_or(capacity, |max| max.min(capacity));
+    let limited = parser.clone().with_max_vars(Some(limit));
+    let mut storage = vec![EMPTY_PAIR; capacity];
+    match (parser.parse_pairs(buf, &mut storage), limited.parse(buf)) {
+        (Ok(Status::Complete(got)), Ok(Status::Complete(want))) => {
+            assert_eq!(got.header(), want.header(), "parse_pairs' header");
+            assert_eq!(got.kind(), want.kind(), "parse_pairs' kind");
+            assert_eq!(got.as_bytes(), want.as_bytes(), "parse_pairs' bytes");
+            let pairs: Vec<_> = want.vars().map(|v| v.iter().collect()).unwrap_or_default();
+            assert_eq!(got.pairs(), &pairs[..], "parse_pairs' pairs");
+            assert_eq!(got.array(), want.array().copied(), "parse_pairs' array");
+            assert_eq!(got.body_len(), want.body_len(), "parse_pairs' body length");
+            if let Some(vars) = want.vars() {
+                for (key, _) in pairs.iter().take(40) {
+                    assert_eq!(got.get(key), vars.get(key), "parse_pairs' get");
+                    assert_eq!(got.get_first(key), vars.get_first(key), "parse_pairs' get_first");
+                }
+            }
+        }
+        (Ok(Status::Incomplete(a)), Ok(Status::Incomplete(b))) => assert_eq!(a, b),
+        (Err(a), Err(b)) => assert_eq!(a, b, "parse_pairs' error"),
+        (got, want) => panic!("parse {want:?} but parse_pairs {got:?}"),
     }
 }
 

@@ -415,5 +415,8 @@ impl Packet {
     }
 }
 
+mod pairs;
 #[cfg(test)]
 mod tests;
+
+pub use pairs::{EMPTY_PAIR, MAX_PAIRS, PacketPairs};

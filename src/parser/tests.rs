@@ -1,6 +1,7 @@
 //! Unit tests of the parser's settings and header checks.
 
 use super::*;
+use crate::error::Field;
 
 #[test]
 fn limit_is_checked_before_the_block_arrives() {
@@ -89,4 +90,134 @@ fn body_length_comes_from_the_kind_s_var() {
     let wire = b"\x6f\x0f\x00\x11\x04\x00size\x01\x009\x01\x00k\x01\x00v";
     let packet = PacketRef::parse(wire).ok().and_then(Status::complete);
     assert_eq!(packet.map(|p| p.body_len()), Some(Ok(9)));
+}
+
+/// Pairs copied out of their storage.
+type OwnedPairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// `parse_pairs` on `wire` into storage of `capacity` pairs.
+fn pairs_of(parser: &Parser, wire: &[u8], capacity: usize) -> Result<OwnedPairs, Error> {
+    let mut storage = alloc::vec![EMPTY_PAIR; capacity];
+    match parser.parse_pairs(wire, &mut storage)? {
+        Status::Complete(packet) => Ok(packet
+            .pairs()
+            .iter()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect()),
+        Status::Incomplete(n) => panic!("incomplete by {n}"),
+    }
+}
+
+/// H(0,n,0) then `kv("K1","a") kv("K2","b") …` for `count` pairs.
+fn request(count: usize) -> Vec<u8> {
+    let mut block = Vec::new();
+    for i in 0..count {
+        block.extend_from_slice(&[2, 0, b'K', b'0' + i as u8, 1, 0, b'a' + i as u8]);
+    }
+    let mut wire = alloc::vec![0, block.len() as u8, 0, 0];
+    wire.extend_from_slice(&block);
+    wire
+}
+
+#[test]
+fn parse_pairs_fills_storage_exactly_to_its_capacity() {
+    let wire = request(3);
+    let parser = Parser::new();
+    assert_eq!(pairs_of(&parser, &wire, 3).map(|p| p.len()), Ok(3));
+    assert_eq!(pairs_of(&parser, &wire, 100).map(|p| p.len()), Ok(3));
+    assert_eq!(
+        pairs_of(&parser, &wire, 2),
+        Err(Error::TooManyVars { max: 2, offset: 18 })
+    );
+    assert_eq!(
+        pairs_of(&parser, &wire, 0),
+        Err(Error::TooManyVars { max: 0, offset: 4 })
+    );
+    assert_eq!(pairs_of(&parser, &[0, 0, 0, 0], 0), Ok(Vec::new()));
+}
+
+#[test]
+fn parse_pairs_names_the_first_fault_in_wire_order() {
+    // Three pairs, the last one cut short by a datasize 1 byte too small.
+    let mut wire = request(3);
+    wire[1] -= 1;
+    wire.pop();
+    let overrun = Error::Overrun {
+        field: Field::Value,
+        offset: 22,
+        len: 1,
+        available: 0,
+    };
+    assert_eq!(pairs_of(&Parser::new(), &wire, 3), Err(overrun));
+    // Storage for two: the third pair is one too many before it is read.
+    assert_eq!(
+        pairs_of(&Parser::new(), &wire, 2),
+        Err(Error::TooManyVars { max: 2, offset: 18 })
+    );
+    // The parser's own smaller limit is the one named.
+    let limited = Parser::new().with_max_vars(Some(1));
+    assert_eq!(
+        pairs_of(&limited, &wire, 2),
+        Err(Error::TooManyVars { max: 1, offset: 11 })
+    );
+}
+
+#[test]
+fn parse_pairs_applies_the_magic_policy() {
+    let wire = b"\x00\x10\x00\x00\x0a\x00UWSGI_FILE\x02\x00/x";
+    let parser = Parser::new().with_magic_policy(MagicPolicy::Refuse);
+    assert_eq!(
+        pairs_of(&parser, wire, 4),
+        Err(Error::MagicVar { offset: 4 })
+    );
+    assert_eq!(pairs_of(&Parser::new(), wire, 4).map(|p| p.len()), Ok(1));
+}
+
+#[test]
+fn parse_pairs_reads_other_kinds_without_pairs() {
+    let parser = Parser::new();
+    let mut storage = [EMPTY_PAIR; 4];
+    // A ping: raw, empty.
+    let Ok(Status::Complete(ping)) = parser.parse_pairs(&[100, 0, 0, 0], &mut storage) else {
+        panic!("a ping parses")
+    };
+    assert_eq!((ping.modifier1(), ping.pairs().len()), (Modifier1::PING, 0));
+    assert!(ping.array().is_none());
+    // An RPC call: an array of two items.
+    let rpc = b"\xad\x08\x00\x00\x03\x00fun\x01\x00x";
+    let Ok(Status::Complete(call)) = parser.parse_pairs(rpc, &mut storage) else {
+        panic!("an RPC call parses")
+    };
+    let items: Vec<&[u8]> = call.array().expect("an array").iter().collect();
+    assert_eq!(items, [&b"fun"[..], b"x"]);
+    assert!(call.pairs().is_empty());
+    // A foreign protocol is refused as `parse` refuses it.
+    assert!(matches!(
+        parser.parse_pairs(b"GET / HTTP/1.1\r\n", &mut storage),
+        Err(Error::ForeignProtocol { .. })
+    ));
+}
+
+#[test]
+fn parse_pairs_body_length_has_the_offsets_of_parse() {
+    // kv("CONTENT_LENGTH","1") twice with different values: rule C3, at the second pair.
+    let wire = b"\x00\x26\x00\x00\
+        \x0e\x00CONTENT_LENGTH\x01\x001\
+        \x0e\x00CONTENT_LENGTH\x01\x002";
+    let mut storage = [EMPTY_PAIR; 2];
+    let Ok(Status::Complete(packet)) = Parser::new().parse_pairs(wire, &mut storage) else {
+        panic!("the packet parses")
+    };
+    let by_parse = PacketRef::parse(wire).map(|s| s.complete().map(|p| p.body_len()));
+    assert_eq!(by_parse, Ok(Some(packet.body_len())));
+    assert_eq!(
+        packet.body_len(),
+        Err(Error::ConflictingContentLength {
+            first: 1,
+            second: 2,
+            offset: 23
+        })
+    );
+    assert_eq!(packet.get("CONTENT_LENGTH"), Some(&b"2"[..]));
+    assert_eq!(packet.get_first("CONTENT_LENGTH"), Some(&b"1"[..]));
 }

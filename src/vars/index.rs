@@ -1,8 +1,10 @@
-//! The validating walk: one pass over a vars block that checks its grammar and the rules and
-//! records where its first pairs are ([`Index`]); [`fault`] names the first fault in wire order
-//! when the walk refuses a block.
+//! The validating walks: one pass over a vars block that checks its grammar and the rules and
+//! records where its first pairs are ([`Index`]), or writes every pair into the caller's
+//! storage ([`walk_into`]); [`fault`] names the first fault in wire order when a walk refuses a
+//! block.
 
 use super::Vars;
+use crate::builder::Pair;
 use crate::error::{Error, Field};
 use crate::header::{HEADER_LEN, MAX_DATASIZE};
 use crate::magic::MagicPolicy;
@@ -41,7 +43,7 @@ impl Index {
             }
         }
         self.count = 0;
-        Err(fault(block, rules))
+        Err(fault(block, rules.max_vars, &rules.magic))
     }
 
     /// The key and value lengths recorded, one entry per indexed pair.
@@ -80,6 +82,61 @@ impl VarsRules {
         self.max_vars.is_none_or(|max| vars.len() <= max)
             && (self.magic == MagicPolicy::Allow || vars.iter().all(|(k, _)| self.magic.accepts(k)))
     }
+
+    /// As [`admit`](Self::admit), for pairs already read out of a block.
+    fn admit_pairs(&self, pairs: &[Pair<'_>]) -> bool {
+        self.max_vars.is_none_or(|max| pairs.len() <= max)
+            && (self.magic == MagicPolicy::Allow
+                || pairs.iter().all(|(k, _)| self.magic.accepts(k)))
+    }
+}
+
+/// Validates `block` against the grammar and `rules` in one pass that writes each pair into
+/// `out`, as httparse fills its headers: the number of pairs written. A block with more pairs
+/// than `out` holds is refused with `TooManyVars { max: out.len() }`, as a pair limit would
+/// refuse it; the first fault in wire order wins. On an error, what `out` holds means nothing.
+#[inline(always)]
+pub(crate) fn walk_into<'a>(
+    block: &'a [u8],
+    out: &mut [Pair<'a>],
+    rules: &VarsRules,
+) -> Result<usize, Error> {
+    if let Some(count) = walk_pairs(block, out)
+        && let Some(pairs) = out.get(..count)
+        && (rules.is_default() || rules.admit_pairs(pairs))
+    {
+        return Ok(count);
+    }
+    let limit = rules.max_vars.map_or(out.len(), |max| max.min(out.len()));
+    Err(fault(block, Some(limit), &rules.magic))
+}
+
+/// The grammar alone, writing every pair into `out`: the number of pairs, or `None` for a
+/// fault or a block with more pairs than `out` holds. The same steps as [`walk`], with one more
+/// bounds check per pair: the value must end inside the block before it is handed out.
+#[inline(always)]
+fn walk_pairs<'a>(block: &'a [u8], out: &mut [Pair<'a>]) -> Option<usize> {
+    let mut rest = block;
+    let mut count = 0;
+    for slot in out.iter_mut() {
+        let Some(&klen) = rest.first_chunk::<2>() else {
+            return rest.is_empty().then_some(count);
+        };
+        let klen = usize::from(u16::from_le_bytes(klen));
+        let &[v0, v1] = rest.get(klen + 2..klen + 4)? else {
+            return None;
+        };
+        let vlen = usize::from(u16::from_le_bytes([v0, v1]));
+        let (pair, after) = rest.split_at_checked(klen + 4 + vlen)?;
+        if klen == 0 {
+            return None;
+        }
+        *slot = (pair.get(2..klen + 2)?, pair.get(klen + 4..)?);
+        count += 1;
+        rest = after;
+    }
+    // Every slot is full: valid only if the block is too.
+    rest.is_empty().then_some(count)
 }
 
 /// The grammar alone, in one pass, recording the lengths of the first pairs in `lens`: the
@@ -143,16 +200,16 @@ fn pair_lengths(block: &[u8], pos: usize) -> Option<(u16, u16, usize)> {
     (klen != 0).then_some((klen, vlen, value_at + usize::from(vlen)))
 }
 
-/// The first fault of a block that `walk` or the rules refused: rules V1 to V5 with their
+/// The first fault of a block that a walk or the rules refused: rules V1 to V5 with their
 /// offsets (nom's strict parsers), the pair limit and the magic policy, in wire order.
 #[cold]
 #[inline(never)]
-fn fault(block: &[u8], rules: &VarsRules) -> Error {
+fn fault(block: &[u8], max_vars: Option<usize>, magic: &MagicPolicy) -> Error {
     let mut input = block;
     let mut count = 0;
     while !input.is_empty() {
         let at = HEADER_LEN + block.len() - input.len();
-        if rules.max_vars == Some(count) {
+        if max_vars == Some(count) {
             return Error::TooManyVars {
                 max: count,
                 offset: at,
@@ -169,7 +226,7 @@ fn fault(block: &[u8], rules: &VarsRules) -> Error {
             Ok(field) => field,
             Err(fault) => return fault.into_error(block),
         };
-        if !rules.magic.accepts(key) {
+        if !magic.accepts(key) {
             return Error::MagicVar { offset: at };
         }
         count += 1;

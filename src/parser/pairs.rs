@@ -1,0 +1,228 @@
+//! [`Parser::parse_pairs`]: the server's fast path. One validating walk writes every pair of a
+//! vars block into storage the caller keeps, as httparse fills its headers, so reading the
+//! pairs afterwards is reading a slice ([`PacketPairs`]).
+
+use super::Parser;
+use crate::array::Array;
+use crate::body::length_of;
+use crate::builder::Pair;
+use crate::error::Error;
+use crate::header::{HEADER_LEN, Header, MAX_DATASIZE};
+use crate::modifier::{BlockKind, Modifier1, PacketKind};
+use crate::packet::header_accessors;
+use crate::status::Status;
+use crate::triage::{REQUEST, SUSPECT};
+use crate::vars::walk_into;
+
+/// An empty pair, to fill storage for [`Parser::parse_pairs`] with.
+pub const EMPTY_PAIR: Pair<'static> = (&[], &[]);
+
+/// The most pairs a packet's vars block can hold (65535 bytes, 5 bytes a pair at least):
+/// storage of this many pairs never refuses a packet for its pair count.
+pub const MAX_PAIRS: usize = MAX_DATASIZE / 5;
+
+/// The default parser, for [`PacketPairs::parse`].
+static DEFAULT: Parser = Parser::DEFAULT;
+
+/// A packet validated by [`Parser::parse_pairs`], its pairs in the caller's storage (`'s`),
+/// borrowing the packet's bytes (`'a`).
+///
+/// The pairs are the packet's vars in wire order, duplicates kept, bytes as sent; for a packet
+/// whose block is not a vars block (an array, raw bytes) there are none, and
+/// [`array`](Self::array) or [`block_bytes`](Self::block_bytes) read the block.
+///
+/// # Examples
+///
+/// ```
+/// use uwsgi_codec::{EMPTY_PAIR, PacketPairs, Status};
+///
+/// // H(0,27,0) kv("REQUEST_METHOD","GET") kv("A","1")
+/// let wire = b"\x00\x1b\x00\x00\x0e\x00REQUEST_METHOD\x03\x00GET\x01\x00A\x01\x001";
+/// let mut storage = [EMPTY_PAIR; 64]; // kept and reused, one per connection
+/// let Status::Complete(packet) = PacketPairs::parse(wire, &mut storage)? else {
+///     unreachable!("the packet is whole")
+/// };
+/// assert_eq!(packet.pairs(), [(&b"REQUEST_METHOD"[..], &b"GET"[..]), (b"A", b"1")]);
+/// assert_eq!(packet.get("A"), Some(&b"1"[..]));
+/// assert_eq!(packet.body_len()?, 0);
+/// # Ok::<(), uwsgi_codec::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketPairs<'s, 'a> {
+    wire: &'a [u8],
+    header: Header,
+    kind: PacketKind,
+    pairs: &'s [Pair<'a>],
+}
+
+impl<'s, 'a> PacketPairs<'s, 'a> {
+    /// Parses the packet at the start of `buf` with the default settings, as
+    /// [`Parser::parse_pairs`] does.
+    ///
+    /// # Errors
+    ///
+    /// As [`Parser::parse_pairs`].
+    #[inline]
+    pub fn parse(
+        buf: &'a [u8],
+        storage: &'s mut [Pair<'a>],
+    ) -> Result<Status<PacketPairs<'s, 'a>>, Error> {
+        DEFAULT.parse_pairs(buf, storage)
+    }
+
+    header_accessors!(wire);
+
+    /// The packet's exact wire bytes, header included.
+    #[inline]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.wire
+    }
+
+    /// The block bytes, whatever their kind.
+    #[inline]
+    pub fn block_bytes(&self) -> &'a [u8] {
+        self.wire.get(HEADER_LEN..).unwrap_or_default()
+    }
+
+    /// The vars, in wire order: empty unless the block is a vars block.
+    #[inline]
+    pub fn pairs(&self) -> &'s [Pair<'a>] {
+        self.pairs
+    }
+
+    /// The items, if the block is an array.
+    #[inline]
+    pub fn array(&self) -> Option<Array<'a>> {
+        // Validated when the packet was parsed: this cannot fail.
+        let is_array = self.kind.block == BlockKind::Array;
+        is_array
+            .then(|| Array::parse(self.block_bytes()).ok())
+            .flatten()
+    }
+
+    /// The value of the last var named `key`, as a WSGI environ sees repeated keys.
+    #[inline]
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Option<&'a [u8]> {
+        let key = key.as_ref();
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|&(_, v)| v)
+    }
+
+    /// The value of the first var named `key`.
+    #[inline]
+    pub fn get_first(&self, key: impl AsRef<[u8]>) -> Option<&'a [u8]> {
+        let key = key.as_ref();
+        self.pairs.iter().find(|(k, _)| *k == key).map(|&(_, v)| v)
+    }
+
+    /// The length of the body that follows the packet, by the rules of
+    /// [`PacketRef::body_len`](crate::PacketRef::body_len), with the same errors and offsets.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidContentLength` or `ConflictingContentLength`.
+    pub fn body_len(&self) -> Result<u64, Error> {
+        let Some(key) = self.kind.body.length_key() else {
+            return Ok(0);
+        };
+        // A pair's offset is where its key length sits: 2 bytes before the key.
+        let start = self.wire.as_ptr() as usize;
+        let named = self.pairs.iter().filter(|(k, _)| *k == key);
+        length_of(
+            named.map(|&(k, v)| ((k.as_ptr() as usize).wrapping_sub(start + 2), v)),
+            key.len(),
+        )
+    }
+}
+
+impl Parser {
+    /// Parses and validates the packet at the start of `buf`, writing the pairs of a vars block
+    /// into `storage` in the same walk: the fastest way to read a request, and the one a server
+    /// should use. Keep one `storage` per connection; a few dozen pairs is what nginx sends,
+    /// one per header beyond its `uwsgi_params`, and [`MAX_PAIRS`] never refuses a packet.
+    ///
+    /// Every check of [`parse`](Self::parse) applies, with the same errors and offsets, and no
+    /// pair of a block that fails validation is ever handed out. `storage.len()` acts as a pair
+    /// limit: a vars block with more pairs is refused with `TooManyVars`, as
+    /// [`with_max_vars`](Self::with_max_vars) refuses it.
+    ///
+    /// # Errors
+    ///
+    /// As [`parse`](Self::parse), and `TooManyVars { max: storage.len(), .. }` for a vars
+    /// block that `storage` cannot hold.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use uwsgi_codec::{EMPTY_PAIR, Error, Parser, Status};
+    ///
+    /// let parser = Parser::new();
+    /// let mut storage = [EMPTY_PAIR; 1];
+    /// // H(0,12,0) kv("A","1") kv("B","2")
+    /// let wire = b"\x00\x0c\x00\x00\x01\x00A\x01\x001\x01\x00B\x01\x002";
+    /// assert!(matches!(parser.parse_pairs(&wire[..9], &mut storage)?, Status::Incomplete(7)));
+    /// let err = parser.parse_pairs(wire, &mut storage).unwrap_err();
+    /// assert_eq!(err, Error::TooManyVars { max: 1, offset: 10 });
+    /// # Ok::<(), Error>(())
+    /// ```
+    #[inline(always)]
+    pub fn parse_pairs<'s, 'a>(
+        &self,
+        buf: &'a [u8],
+        storage: &'s mut [Pair<'a>],
+    ) -> Result<Status<PacketPairs<'s, 'a>>, Error> {
+        // The common case in a few steps: a whole request packet, its first byte neither
+        // foreign nor unusual, within the size limit. Anything else takes the general path,
+        // which checks the same rules in full.
+        if let Some(&[modifier1, low, high, modifier2]) = buf.first_chunk::<4>()
+            && self.triage.of(modifier1) & (REQUEST | SUSPECT) == REQUEST
+            && let datasize = u16::from_le_bytes([low, high])
+            && datasize <= self.max_datasize
+            && let Some((wire, _)) = buf.split_at_checked(HEADER_LEN + usize::from(datasize))
+        {
+            let block = wire.get(HEADER_LEN..).unwrap_or_default();
+            let count = walk_into(block, &mut *storage, &self.vars)?;
+            let storage: &'s [Pair<'a>] = storage;
+            return Ok(Status::Complete(PacketPairs {
+                wire,
+                header: Header::new(Modifier1(modifier1), datasize, modifier2),
+                kind: PacketKind::REQUEST,
+                pairs: storage.get(..count).unwrap_or_default(),
+            }));
+        }
+        self.parse_pairs_general(buf, storage)
+    }
+
+    /// [`parse_pairs`](Self::parse_pairs) for any packet: every header rule, every kind.
+    #[inline(never)]
+    fn parse_pairs_general<'s, 'a>(
+        &self,
+        buf: &'a [u8],
+        storage: &'s mut [Pair<'a>],
+    ) -> Result<Status<PacketPairs<'s, 'a>>, Error> {
+        let header = match self.parse_header(buf)? {
+            Status::Complete(header) => header,
+            Status::Incomplete(needed) => return Ok(Status::Incomplete(needed)),
+        };
+        let Some(wire) = buf.get(..header.packet_len()) else {
+            return Ok(Status::Incomplete(header.packet_len() - buf.len()));
+        };
+        let kind = self.kind_of(&header);
+        let block = wire.get(HEADER_LEN..).unwrap_or_default();
+        let count = match kind.block {
+            BlockKind::Vars => walk_into(block, &mut *storage, &self.vars)?,
+            BlockKind::Array => Array::parse(block).map(|_| 0)?,
+            BlockKind::Raw => 0,
+        };
+        let storage: &'s [Pair<'a>] = storage;
+        Ok(Status::Complete(PacketPairs {
+            wire,
+            header,
+            kind,
+            pairs: storage.get(..count).unwrap_or_default(),
+        }))
+    }
+}
