@@ -123,15 +123,15 @@ fn walk_pairs<'a>(block: &'a [u8], out: &mut [Pair<'a>]) -> Option<usize> {
             return rest.is_empty().then_some(count);
         };
         let klen = usize::from(u16::from_le_bytes(klen));
-        let &[v0, v1] = rest.get(klen + 2..klen + 4)? else {
-            return None;
-        };
-        let vlen = usize::from(u16::from_le_bytes([v0, v1]));
-        let (pair, after) = rest.split_at_checked(klen + 4 + vlen)?;
+        // Key length, key and value length, then the value: where the value starts is known
+        // before its length is loaded, so one add follows that load on the chain.
+        let (head, tail) = rest.split_at_checked(klen + 4)?;
+        let &vlen = head.last_chunk::<2>()?;
+        let (value, after) = tail.split_at_checked(usize::from(u16::from_le_bytes(vlen)))?;
         if klen == 0 {
             return None;
         }
-        *slot = (pair.get(2..klen + 2)?, pair.get(klen + 4..)?);
+        *slot = (head.get(2..klen + 2)?, value);
         count += 1;
         rest = after;
     }
