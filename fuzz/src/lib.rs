@@ -509,7 +509,11 @@ pub fn check_parse_pairs(parser: &Parser, buf: &[u8], capacity: usize) {
             if let Some(vars) = want.vars() {
                 for (key, _) in pairs.iter().take(40) {
                     assert_eq!(got.get(key), vars.get(key), "parse_pairs' get");
-                    assert_eq!(got.get_first(key), vars.get_first(key), "parse_pairs' get_first");
+                    assert_eq!(
+                        got.get_first(key),
+                        vars.get_first(key),
+                        "parse_pairs' get_first"
+                    );
                 }
             }
         }

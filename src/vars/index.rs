@@ -38,7 +38,11 @@ impl Index {
     pub(crate) fn validate(&mut self, block: &[u8], rules: &VarsRules) -> Result<(), Error> {
         if let Some(count) = walk(block, &mut self.klens, &mut self.vlens) {
             self.count = count as u32;
-            if rules.is_default() || rules.admit(&Vars::indexed(block, *self)) {
+            let admitted = || {
+                let vars = Vars::indexed(block, *self);
+                rules.admit(vars.len(), vars.iter().map(|(key, _)| key))
+            };
+            if rules.is_default() || admitted() {
                 return Ok(());
             }
         }
@@ -77,17 +81,11 @@ impl VarsRules {
         self.max_vars.is_none() && matches!(self.magic, MagicPolicy::Allow)
     }
 
-    /// Whether a block whose grammar is valid passes the pair limit and the magic policy.
-    fn admit(&self, vars: &Vars<'_>) -> bool {
-        self.max_vars.is_none_or(|max| vars.len() <= max)
-            && (self.magic == MagicPolicy::Allow || vars.iter().all(|(k, _)| self.magic.accepts(k)))
-    }
-
-    /// As [`admit`](Self::admit), for pairs already read out of a block.
-    fn admit_pairs(&self, pairs: &[Pair<'_>]) -> bool {
-        self.max_vars.is_none_or(|max| pairs.len() <= max)
-            && (self.magic == MagicPolicy::Allow
-                || pairs.iter().all(|(k, _)| self.magic.accepts(k)))
+    /// Whether a block whose grammar is valid, of `count` pairs with these keys, passes the
+    /// pair limit and the magic policy.
+    fn admit<'k>(&self, count: usize, mut keys: impl Iterator<Item = &'k [u8]>) -> bool {
+        self.max_vars.is_none_or(|max| count <= max)
+            && (self.magic == MagicPolicy::Allow || keys.all(|key| self.magic.accepts(key)))
     }
 }
 
@@ -103,7 +101,7 @@ pub(crate) fn walk_into<'a>(
 ) -> Result<usize, Error> {
     if let Some(count) = walk_pairs(block, out)
         && let Some(pairs) = out.get(..count)
-        && (rules.is_default() || rules.admit_pairs(pairs))
+        && (rules.is_default() || rules.admit(count, pairs.iter().map(|&(key, _)| key)))
     {
         return Ok(count);
     }
@@ -112,7 +110,7 @@ pub(crate) fn walk_into<'a>(
 }
 
 /// The grammar alone, writing every pair into `out`: the number of pairs, or `None` for a
-/// fault or a block with more pairs than `out` holds. The same steps as [`walk`], with one more
+/// fault or a block with more pairs than `out` holds. The grammar of [`walk`], with one more
 /// bounds check per pair: the value must end inside the block before it is handed out.
 #[inline(always)]
 fn walk_pairs<'a>(block: &'a [u8], out: &mut [Pair<'a>]) -> Option<usize> {
