@@ -22,8 +22,8 @@ use crate::vars::{Vars, VarsRules};
 ///
 /// The defaults accept everything nginx can send: datasize up to 65535, any number of pairs,
 /// magic vars allowed, foreign protocols refused, packets read as requests. A server keeps one
-/// `Parser` and calls [`parse`](Self::parse) for every packet; the settings cost nothing per
-/// packet when they are left at their defaults.
+/// `Parser` and calls [`parse_pairs`](Self::parse_pairs) (or [`parse`](Self::parse)) for every
+/// packet; the settings cost nothing per packet when they are left at their defaults.
 ///
 /// # Examples
 ///
@@ -268,9 +268,10 @@ impl Parser {
         Ok(self.parse_into(buf, &mut packet)?.map(|_| packet))
     }
 
-    /// Parses the packet at the start of `buf` into `packet`, in place (rules H1 to H5): the
-    /// server's path, which copies nothing. On `Complete` it returns the packet's wire length
-    /// and `packet` holds it; on `Incomplete` or an error `packet` holds nothing of `buf`.
+    /// Parses the packet at the start of `buf` into `packet`, in place (rules H1 to H5), for a
+    /// caller that wants the full view without pair storage ([`parse_pairs`](Self::parse_pairs)
+    /// is the faster path). On `Complete` it returns the packet's wire length and `packet`
+    /// holds it; on `Incomplete` or an error `packet` holds nothing of `buf`.
     ///
     /// # Errors
     ///
