@@ -20,7 +20,8 @@
 //! - Parsed back (kind forced to vars or array, same magic policy): the same modifiers, pairs
 //!   or items, `body_len()` = the framed length, and re-encoding gives the same bytes (E5). A
 //!   `MagicVar { offset }` from the encoder is the decoder's `MagicVar { offset }` on the same
-//!   pairs built with `Allow`.
+//!   pairs built with `Allow`. `parse_pairs` reads the packet as `parse` does, with the kind
+//!   forced and with the kind of its modifiers (`check_parse_pairs`).
 //! - The service constructors (`ping`, `pong`, `signal`, `echo`, `close_mark`, `reply`, `rpc`)
 //!   and `codec::RpcReply` write the model's bytes.
 //!
@@ -36,6 +37,7 @@ use uwsgi_codec::{
     Block, BlockKind, BodyFraming, Direction, Error, Field, Header, MagicPolicy, PacketBuilder,
     PacketKind, Pair, Parser, Status,
 };
+use uwsgi_codec_fuzz::check_parse_pairs;
 use uwsgi_codec_fuzz::reference::{self, Build, Fault, Magic, Piece};
 
 /// Bytes of a key, value or item: the pattern itself, or the pattern (or `x`) repeated to a
@@ -374,6 +376,13 @@ fn check_custom(custom: &Custom) {
         other => panic!("the builder's output does not parse back: {other:?}"),
     };
     assert_eq!(packet.wire_len(), wire.len());
+    // The server's path reads the same packet, with the kind forced and with the modifier's own.
+    let room = wire.len() / 5 + 1;
+    check_parse_pairs(&parser, wire, room);
+    let by_modifier = Parser::new()
+        .with_foreign_check(false)
+        .with_magic_policy(parser.magic_policy().clone());
+    check_parse_pairs(&by_modifier, wire, room);
     assert_eq!(
         (packet.modifier1().0, packet.modifier2()),
         (custom.modifier1, custom.modifier2)
