@@ -896,15 +896,15 @@ proptest! {
 
 /// `parse_pairs` into storage of `capacity` pairs gives what `parse` gives with that pair limit
 /// (or the parser's own, if smaller): the same outcome, header, kind and bytes; as pairs, the
-/// vars `parse` reads; the same array, body length and lookups.
+/// vars `parse` reads; the same array, body length and lookups; after an error, no pair in the
+/// storage.
 fn check_parse_pairs(parser: &Parser, input: &[u8], capacity: usize) -> Result<(), TestCaseError> {
     let limit = parser.max_vars().map_or(capacity, |max| max.min(capacity));
     let limited = parser.clone().with_max_vars(Some(limit));
     let mut storage = vec![EMPTY_PAIR; capacity];
-    match (
-        parser.parse_pairs(input, &mut storage),
-        limited.parse(input),
-    ) {
+    let got = parser.parse_pairs(input, &mut storage);
+    let refused = got.is_err();
+    match (got, limited.parse(input)) {
         (Ok(Status::Complete(got)), Ok(Status::Complete(want))) => {
             prop_assert_eq!(got.header(), want.header());
             prop_assert_eq!(got.kind(), want.kind());
@@ -923,6 +923,12 @@ fn check_parse_pairs(parser: &Parser, input: &[u8], capacity: usize) -> Result<(
         (Ok(Status::Incomplete(a)), Ok(Status::Incomplete(b))) => prop_assert_eq!(a, b),
         (Err(a), Err(b)) => prop_assert_eq!(a, b),
         (a, b) => prop_assert!(false, "parse_pairs {:?}, parse {:?}", a, b),
+    }
+    if refused {
+        prop_assert!(
+            storage.iter().all(|&pair| pair == EMPTY_PAIR),
+            "pairs left after an error"
+        );
     }
     Ok(())
 }

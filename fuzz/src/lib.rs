@@ -492,12 +492,15 @@ pub fn check_parse_into<'a>(
 
 /// `parse_pairs` into storage of `capacity` pairs against `parse` with the storage as a pair
 /// limit (the smaller of it and the parser's own): the same outcome, header, kind and bytes; the
-/// pairs are the vars `parse` indexed, in order; the same array, body length and lookups.
+/// pairs are the vars `parse` indexed, in order; the same array, body length and lookups; and
+/// after an error the storage holds no pair.
 pub fn check_parse_pairs(parser: &Parser, buf: &[u8], capacity: usize) {
     let limit = parser.max_vars().map_or(capacity, |max| max.min(capacity));
     let limited = parser.clone().with_max_vars(Some(limit));
     let mut storage = vec![EMPTY_PAIR; capacity];
-    match (parser.parse_pairs(buf, &mut storage), limited.parse(buf)) {
+    let got = parser.parse_pairs(buf, &mut storage);
+    let refused = got.is_err();
+    match (got, limited.parse(buf)) {
         (Ok(Status::Complete(got)), Ok(Status::Complete(want))) => {
             assert_eq!(got.header(), want.header(), "parse_pairs' header");
             assert_eq!(got.kind(), want.kind(), "parse_pairs' kind");
@@ -520,6 +523,12 @@ pub fn check_parse_pairs(parser: &Parser, buf: &[u8], capacity: usize) {
         (Ok(Status::Incomplete(a)), Ok(Status::Incomplete(b))) => assert_eq!(a, b),
         (Err(a), Err(b)) => assert_eq!(a, b, "parse_pairs' error"),
         (got, want) => panic!("parse {want:?} but parse_pairs {got:?}"),
+    }
+    if refused {
+        assert!(
+            storage.iter().all(|&pair| pair == EMPTY_PAIR),
+            "a refused block left pairs in the storage"
+        );
     }
 }
 

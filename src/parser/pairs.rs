@@ -145,7 +145,8 @@ impl Parser {
     /// one per header beyond its `uwsgi_params`, and [`MAX_PAIRS`] never refuses a packet.
     ///
     /// Every check of [`parse`](Self::parse) applies, with the same errors and offsets, and no
-    /// pair of a block that fails validation is ever handed out. `storage.len()` acts as a pair
+    /// pair of a block that fails validation is ever handed out: on an error, `storage` holds
+    /// none of its pairs. `storage.len()` acts as a pair
     /// limit: a vars block with more pairs is refused with `TooManyVars`, as
     /// [`with_max_vars`](Self::with_max_vars) refuses it.
     ///

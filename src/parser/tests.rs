@@ -221,3 +221,22 @@ fn parse_pairs_body_length_has_the_offsets_of_parse() {
     assert_eq!(packet.get("CONTENT_LENGTH"), Some(&b"2"[..]));
     assert_eq!(packet.get_first("CONTENT_LENGTH"), Some(&b"1"[..]));
 }
+
+#[test]
+fn parse_pairs_leaves_no_pair_of_a_refused_block_in_storage() {
+    // Two good pairs, then a third cut short: the walk wrote two slots before it failed.
+    let mut wire = request(3);
+    wire[1] -= 1;
+    wire.pop();
+    let mut storage = [EMPTY_PAIR; 4];
+    assert!(Parser::new().parse_pairs(&wire, &mut storage).is_err());
+    assert_eq!(storage, [EMPTY_PAIR; 4]);
+    // Refused by the magic policy after a whole walk.
+    let magic = b"\x00\x16\x00\x00\x01\x00A\x01\x001\x0a\x00UWSGI_FILE\x02\x00/x";
+    let refuse = Parser::new().with_magic_policy(MagicPolicy::Refuse);
+    assert_eq!(
+        refuse.parse_pairs(magic, &mut storage),
+        Err(Error::MagicVar { offset: 10 })
+    );
+    assert_eq!(storage, [EMPTY_PAIR; 4]);
+}

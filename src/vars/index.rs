@@ -92,7 +92,7 @@ impl VarsRules {
 /// Validates `block` against the grammar and `rules` in one pass that writes each pair into
 /// `out`, as httparse fills its headers: the number of pairs written. A block with more pairs
 /// than `out` holds is refused with `TooManyVars { max: out.len() }`, as a pair limit would
-/// refuse it; the first fault in wire order wins. On an error, what `out` holds means nothing.
+/// refuse it; the first fault in wire order wins. On an error `out` holds no pair of the block.
 #[inline(always)]
 pub(crate) fn walk_into<'a>(
     block: &'a [u8],
@@ -104,6 +104,11 @@ pub(crate) fn walk_into<'a>(
         && (rules.is_default() || rules.admit(count, pairs.iter().map(|&(key, _)| key)))
     {
         return Ok(count);
+    }
+    // A pair takes 5 bytes at least, so the walk wrote at most `len / 5` slots: wiped, so that
+    // no pair of a refused block stays where the caller could read it.
+    for slot in out.iter_mut().take(block.len() / 5) {
+        *slot = (&[], &[]);
     }
     let limit = rules.max_vars.map_or(out.len(), |max| max.min(out.len()));
     Err(fault(block, Some(limit), &rules.magic))
