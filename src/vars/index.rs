@@ -99,11 +99,11 @@ pub(crate) fn walk_into<'a>(
     out: &mut [Pair<'a>],
     rules: &VarsRules,
 ) -> Result<usize, Error> {
-    if let Some(count) = walk_pairs(block, out)
-        && let Some(pairs) = out.get(..count)
-        && (rules.is_default() || rules.admit(count, pairs.iter().map(|&(key, _)| key)))
-    {
-        return Ok(count);
+    if let Some(count) = walk_pairs(block, out) {
+        let pairs = out.get(..count).unwrap_or_default();
+        if rules.is_default() || rules.admit(count, pairs.iter().map(|&(key, _)| key)) {
+            return Ok(count);
+        }
     }
     // A pair takes 5 bytes at least, so the walk wrote at most `len / 5` slots: wiped, so that
     // no pair of a refused block stays where the caller could read it.
