@@ -180,20 +180,20 @@ impl Parser {
         // which checks the same rules in full.
         if let Some(&[modifier1, low, high, modifier2]) = buf.first_chunk::<4>() {
             let datasize = u16::from_le_bytes([low, high]);
-            if self.triage.of(modifier1) & (REQUEST | SUSPECT) == REQUEST
-                && datasize <= self.max_datasize
-            {
-                if let Some((wire, _)) = buf.split_at_checked(HEADER_LEN + usize::from(datasize)) {
-                    let block = wire.get(HEADER_LEN..).unwrap_or_default();
-                    let count = walk_into(block, &mut *storage, &self.vars)?;
-                    let storage: &'s [Pair<'a>] = storage;
-                    return Ok(Status::Complete(PacketPairs {
-                        wire,
-                        header: Header::new(Modifier1(modifier1), datasize, modifier2),
-                        kind: PacketKind::REQUEST,
-                        pairs: storage.get(..count).unwrap_or_default(),
-                    }));
-                }
+            let request = self.triage.of(modifier1) & (REQUEST | SUSPECT) == REQUEST;
+            if let (true, Some((wire, _))) = (
+                request && datasize <= self.max_datasize,
+                buf.split_at_checked(HEADER_LEN + usize::from(datasize)),
+            ) {
+                let block = wire.get(HEADER_LEN..).unwrap_or_default();
+                let count = walk_into(block, &mut *storage, &self.vars)?;
+                let storage: &'s [Pair<'a>] = storage;
+                return Ok(Status::Complete(PacketPairs {
+                    wire,
+                    header: Header::new(Modifier1(modifier1), datasize, modifier2),
+                    kind: PacketKind::REQUEST,
+                    pairs: storage.get(..count).unwrap_or_default(),
+                }));
             }
         }
         self.parse_pairs_general(buf, storage)

@@ -100,9 +100,10 @@ pub(crate) fn walk_into<'a>(
     rules: &VarsRules,
 ) -> Result<usize, Error> {
     if let Some(count) = walk_pairs(block, out) {
-        let pairs = out.get(..count).unwrap_or_default();
-        if rules.is_default() || rules.admit(count, pairs.iter().map(|&(key, _)| key)) {
-            return Ok(count);
+        if let Some(pairs) = out.get(..count) {
+            if rules.is_default() || rules.admit(count, pairs.iter().map(|&(key, _)| key)) {
+                return Ok(count);
+            }
         }
     }
     // A pair takes 5 bytes at least, so the walk wrote at most `len / 5` slots: wiped, so that
