@@ -322,6 +322,8 @@ fn main() {
         callgrind(true, arg(&args, i + 1), arg(&args, i + 2))
     } else if let Some(i) = position("--callgrind-codec") {
         callgrind_codec(arg(&args, i + 1))
+    } else if let Some(i) = position("--callgrind-bytewise") {
+        callgrind_bytewise(arg(&args, i + 1))
     } else if position("--workloads").is_some() {
         for w in common::workloads() {
             println!("{} {} {}", w.name, w.bytes.len(), w.packets);
@@ -359,6 +361,30 @@ fn callgrind_codec(n: &str) -> Result<(), String> {
 #[cfg(not(feature = "codec"))]
 fn callgrind_codec(_: &str) -> Result<(), String> {
     Err("--callgrind-codec needs --features codec".to_owned())
+}
+
+/// `--callgrind-bytewise N`: `nginx_get` fed to a `ServerCodec` one byte per call, `N` times.
+#[cfg(feature = "codec")]
+fn callgrind_bytewise(n: &str) -> Result<(), String> {
+    use uwsgi_codec::codec::ServerCodec;
+
+    let n: u64 = n.parse().map_err(|_| format!("bad count {n:?}"))?;
+    let wire = common::NGINX_GET;
+    let mut acc = 0usize;
+    for _ in 0..n {
+        let (mut codec, mut src) = (ServerCodec::new(), BytesMut::with_capacity(wire.len()));
+        for &byte in black_box(wire) {
+            src.extend_from_slice(&[byte]);
+            acc = acc.wrapping_add(common::drain(&mut codec, black_box(&mut src)));
+        }
+    }
+    println!("{acc}");
+    Ok(())
+}
+
+#[cfg(not(feature = "codec"))]
+fn callgrind_bytewise(_: &str) -> Result<(), String> {
+    Err("--callgrind-bytewise needs --features codec".to_owned())
 }
 
 fn arg(args: &[String], i: usize) -> &str {

@@ -22,15 +22,39 @@ pub(crate) enum Foreign {
 }
 
 /// One flags byte per modifier1 value, built when the parser's settings change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Triage([u8; 256]);
 
 impl Triage {
     /// The table for these settings; `requests` is false when the caller's own kind table or
-    /// the reply direction decides every kind.
+    /// the reply direction decides every kind. The six tables are built at compile time, so
+    /// a parser made per connection (a codec's) copies one instead of building it.
+    pub(crate) const fn new(foreign: Foreign, requests: bool) -> Triage {
+        const TABLES: [[Triage; 2]; 3] = [
+            [
+                Triage::build(Foreign::Off, false),
+                Triage::build(Foreign::Off, true),
+            ],
+            [
+                Triage::build(Foreign::Builtin, false),
+                Triage::build(Foreign::Builtin, true),
+            ],
+            [
+                Triage::build(Foreign::Custom, false),
+                Triage::build(Foreign::Custom, true),
+            ],
+        ];
+        let tables = match foreign {
+            Foreign::Off => &TABLES[0],
+            Foreign::Builtin => &TABLES[1],
+            Foreign::Custom => &TABLES[2],
+        };
+        if requests { tables[1] } else { tables[0] }
+    }
+
     // Indexing in a const fn over 0..256 of a [_; 256]: checked, and never out of bounds.
     #[allow(clippy::indexing_slicing)]
-    pub(crate) const fn new(foreign: Foreign, requests: bool) -> Triage {
+    const fn build(foreign: Foreign, requests: bool) -> Triage {
         let mut table = [0u8; 256];
         let mut m1 = 0;
         while m1 < 256 {

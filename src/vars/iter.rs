@@ -55,30 +55,40 @@ impl<'v, 'a> VarsIter<'v, 'a> {
     }
 
     /// The next pair whose key is `key`: the offset of the pair and the value.
+    ///
+    /// Indexed pairs whose key has another length are skipped by their lengths alone, adding
+    /// up where the next one starts without touching the block: the body-length lookup of
+    /// every decoded request runs this over all the pairs.
     #[inline]
     pub(super) fn next_named(&mut self, key: &[u8]) -> Option<(usize, &'a [u8])> {
-        loop {
-            let at = HEADER_LEN + self.len - self.rest.len();
-            match self.lens.next() {
-                Some((&klen, &vlen)) => {
-                    let klen = usize::from(klen);
-                    let (pair, rest) = self.rest.split_at_checked(4 + klen + usize::from(vlen))?;
-                    self.rest = rest;
-                    if klen == key.len() && pair.get(2..2 + klen) == Some(key) {
-                        return Some((at, pair.get(4 + klen..)?));
-                    }
-                }
-                None if self.walked > 0 => {
-                    self.walked -= 1;
-                    let (k, value, rest) = split_walked(self.rest)?;
-                    self.rest = rest;
-                    if k == key {
-                        return Some((at, value));
-                    }
-                }
-                None => return None,
+        let mut skip = 0;
+        for (&klen, &vlen) in &mut self.lens {
+            let (klen, vlen) = (usize::from(klen), usize::from(vlen));
+            if klen != key.len() {
+                skip += 4 + klen + vlen;
+                continue;
+            }
+            let here = self.rest.get(skip..)?;
+            let (pair, rest) = here.split_at_checked(4 + klen + vlen)?;
+            let at = HEADER_LEN + self.len - here.len();
+            (self.rest, skip) = (rest, 0);
+            // The first byte tells most same-length keys apart without a full compare.
+            let candidate = pair.get(2..2 + klen)?;
+            if candidate.first() == key.first() && candidate == key {
+                return Some((at, pair.get(4 + klen..)?));
             }
         }
+        self.rest = self.rest.get(skip..)?;
+        while self.walked > 0 {
+            self.walked -= 1;
+            let at = HEADER_LEN + self.len - self.rest.len();
+            let (k, value, rest) = split_walked(self.rest)?;
+            self.rest = rest;
+            if k == key {
+                return Some((at, value));
+            }
+        }
+        None
     }
 
     /// The next pair with the offset of its key length from the header's first byte.
