@@ -3,6 +3,8 @@
 use bytes::Bytes;
 
 use crate::array::Array;
+#[cfg(feature = "codec")]
+use crate::body::length_of;
 use crate::error::Error;
 use crate::header::{HEADER_LEN, Header};
 #[cfg(feature = "codec")]
@@ -11,7 +13,7 @@ use crate::modifier::{Modifier1, PacketKind};
 use crate::packet::{Block, PacketRef, Shape};
 use crate::vars::Vars;
 #[cfg(feature = "codec")]
-use crate::vars::{Index, VarsRules};
+use crate::vars::{Index, Named, VarsRules};
 
 /// A complete, validated packet that owns its bytes: one [`Bytes`], shared, never copied.
 ///
@@ -58,23 +60,42 @@ impl Packet {
         Packet::new(bytes, view.header(), view.kind(), view.block().shape())
     }
 
-    /// Validates the block in place, as `kind` says (rule H5): the decoder's path, which builds
-    /// the packet where it will stay and copies no index.
+    /// Validates the block in place, as `kind` says (rule H5), and returns the body length:
+    /// the decoder's path, which builds the packet where it will stay, copies no index, and
+    /// learns where the length key's pairs are in the same walk.
+    ///
+    /// # Errors
+    ///
+    /// A validation error, else [`body_len`](Self::body_len)'s.
     #[inline(always)]
     #[cfg(feature = "codec")]
-    pub(crate) fn validate(&mut self, rules: &VarsRules) -> Result<(), Error> {
+    pub(crate) fn validate(&mut self, rules: &VarsRules) -> Result<u64, Error> {
         let block = self.bytes.get(HEADER_LEN..).unwrap_or_default();
         match self.kind.block {
             BlockKind::Vars => {
+                let key = self.kind.body.length_key().unwrap_or_default();
+                let mut named = Named::new(key.len());
                 self.shape = Shape::Vars(Index::EMPTY);
                 if let Shape::Vars(index) = &mut self.shape {
-                    index.validate(block, rules)?;
+                    index.validate_noting(block, rules, Some(&mut named))?;
+                }
+                if key.is_empty() {
+                    return Ok(0);
+                }
+                match named.pairs(block, key) {
+                    Some(pairs) => length_of(pairs, key.len()),
+                    None => self.body_len(),
                 }
             }
-            BlockKind::Array => self.shape = Shape::Array(Array::parse(block)?.len()),
-            BlockKind::Raw => self.shape = Shape::Raw,
+            BlockKind::Array => {
+                self.shape = Shape::Array(Array::parse(block)?.len());
+                Ok(0)
+            }
+            BlockKind::Raw => {
+                self.shape = Shape::Raw;
+                Ok(0)
+            }
         }
-        Ok(())
     }
 
     /// The borrowed form of this packet.

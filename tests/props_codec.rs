@@ -4,7 +4,10 @@
 //!    mode), or to the first request and the rest as trailing bytes (one-request mode);
 //! 2. however a stream is cut (one byte per `decode` call, or at random points), and whatever
 //!    byte of it is changed or wherever it ends, the frames and the error are those of the
-//!    stream decoded in one piece.
+//!    stream decoded in one piece;
+//! 3. the body length the codec frames, which it learns in its validating walk, is the
+//!    parser's `body_len()`, or its error, however many pairs carry the length key or another
+//!    key of that length, wherever they are.
 
 #![cfg(feature = "codec")]
 
@@ -12,11 +15,13 @@ mod common;
 
 use bytes::Bytes;
 use common::codec::{Fault, Run, merged, run};
-use common::props::{Pair, config, plain_pairs};
+use common::props::{Pair, config, plain_pairs, vars_modifiers};
 use common::{kv, owned_packet, packet};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
+use tokio_util::codec::Decoder;
+use uwsgi_codec::Parser;
 use uwsgi_codec::codec::{ServerCodec, ServerFrame};
 
 /// One request: its vars (without `CONTENT_LENGTH`) and its body.
@@ -48,6 +53,28 @@ fn change() -> impl Strategy<Value = Change> {
         1 => (any::<Index>(), 1u8..=255).prop_map(|(at, x)| Change::Flip(at, x)),
         1 => any::<Index>().prop_map(Change::Cut),
     ]
+}
+
+/// Keys that frame a body (`CONTENT_LENGTH`, the cache's `size`), keys of their lengths, and
+/// another.
+fn length_key() -> impl Strategy<Value = Vec<u8>> {
+    const KEYS: [&[u8]; 8] = [
+        b"CONTENT_LENGTH",
+        b"CONTENT_LENGTX",
+        b"REQUEST_METHOD",
+        b"XONTENT_LENGTH",
+        b"size",
+        b"sizf",
+        b"SIZE",
+        b"A",
+    ];
+    proptest::sample::select(&KEYS[..]).prop_map(<[u8]>::to_vec)
+}
+
+/// Length values that agree, differ in spelling, are not digits, or overflow.
+fn length_value() -> impl Strategy<Value = Vec<u8>> {
+    const VALUES: [&[u8]; 7] = [b"", b"0", b"5", b"05", b"12", b"x", b"99999999999999999999"];
+    proptest::sample::select(&VALUES[..]).prop_map(<[u8]>::to_vec)
 }
 
 fn codec(persistent: bool) -> ServerCodec {
@@ -134,5 +161,30 @@ proptest! {
         let lens: Vec<usize> = pieces.iter().map(|p| p.len()).collect();
         let cut = outcome(run(&mut codec(persistent), pieces));
         prop_assert_eq!(&cut, &whole, "pieces of {:?}", lens);
+    }
+
+    /// 3. The codec frames the body `body_len()` gives (or fails with its error): with a body
+    /// limit of 0, a body of n bytes is refused as `BodyTooLarge { len: n }` before any body
+    /// byte, which shows n.
+    #[test]
+    fn the_codec_frames_the_body_the_parser_reads(
+        (m1, m2) in prop_oneof![Just((0u8, 0u8)), Just((111u8, 17u8)), vars_modifiers()],
+        pairs in vec((length_key(), length_value()), 0..48),
+    ) {
+        let block: Vec<u8> = pairs.iter().flat_map(|(k, v)| kv(k, v)).collect();
+        let wire = packet(m1, m2, &block);
+        let parsed = Parser::new().parse(&wire).map(|status| status.complete());
+        let expected = match parsed {
+            Ok(Some(view)) => view.body_len(),
+            Ok(None) => unreachable!("a whole packet"),
+            Err(err) => Err(err),
+        };
+        let mut src = bytes::BytesMut::from(&wire[..]);
+        let got = ServerCodec::new().with_max_body(Some(0)).decode(&mut src).map_err(Fault::from);
+        match expected {
+            Ok(0) => prop_assert!(matches!(got, Ok(Some(ServerFrame::Packet(_)))), "{:?}", got),
+            Ok(len) => prop_assert_eq!(got, Err(Fault::BodyTooLarge { len, max: 0 })),
+            Err(err) => prop_assert_eq!(got, Err(Fault::Packet(err))),
+        }
     }
 }

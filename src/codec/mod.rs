@@ -127,10 +127,9 @@ impl Framing {
             src.reserve(len - src.len());
             return Ok(None);
         }
-        let packet = self
+        let (packet, expected) = self
             .parser
             .parse_frame(header, src.split_to(len).freeze())?;
-        let expected = packet.body_len()?;
         if let Some(max) = self.max_body.filter(|&max| expected > max) {
             return Err(Error::BodyTooLarge { len: expected, max });
         }

@@ -378,14 +378,14 @@ impl Parser {
         Ok(self.parse(buf)?.map(|view| Packet::from_view(buf, &view)))
     }
 
-    /// The packet in `frame`, exactly one whole packet whose header `parse_header` accepted:
-    /// the decoder's path, which keeps `frame` as the packet's memory.
+    /// The packet in `frame`, exactly one whole packet whose header `parse_header` accepted,
+    /// and its body length: the decoder's path, which keeps `frame` as the packet's memory.
     #[inline]
     #[cfg(feature = "codec")]
-    pub(crate) fn parse_frame(&self, header: Header, frame: Bytes) -> Result<Packet, Error> {
+    pub(crate) fn parse_frame(&self, header: Header, frame: Bytes) -> Result<(Packet, u64), Error> {
         let mut packet = Packet::new(frame, header, self.kind_of(&header), Shape::Raw);
-        packet.validate(&self.vars)?;
-        Ok(packet)
+        let body_len = packet.validate(&self.vars)?;
+        Ok((packet, body_len))
     }
 }
 

@@ -36,7 +36,19 @@ impl Index {
     /// `rules`); on an error the index says nothing of the block.
     #[inline(always)]
     pub(crate) fn validate(&mut self, block: &[u8], rules: &VarsRules) -> Result<(), Error> {
-        if let Some(count) = walk(block, &mut self.klens, &mut self.vlens) {
+        self.validate_noting(block, rules, None)
+    }
+
+    /// As [`validate`](Self::validate), noting in `named` where the pairs whose key has its
+    /// length are: the decoder's walk, which learns the body length on the way.
+    #[inline(always)]
+    pub(crate) fn validate_noting(
+        &mut self,
+        block: &[u8],
+        rules: &VarsRules,
+        named: Option<&mut Named>,
+    ) -> Result<(), Error> {
+        if let Some(count) = walk(block, &mut self.klens, &mut self.vlens, named) {
             self.count = count as u32;
             let admitted = || {
                 let vars = Vars::indexed(block, *self);
@@ -154,13 +166,18 @@ fn walk_pairs<'a>(block: &'a [u8], out: &mut [Pair<'a>]) -> Option<usize> {
     clippy::if_same_then_else,
     reason = "the same call, compiled twice: once knowing the block's bound"
 )]
-fn walk(block: &[u8], klens: &mut [u16; INDEXED], vlens: &mut [u16; INDEXED]) -> Option<usize> {
+fn walk(
+    block: &[u8],
+    klens: &mut [u16; INDEXED],
+    vlens: &mut [u16; INDEXED],
+    named: Option<&mut Named>,
+) -> Option<usize> {
     // A packet's block is at most 65535 bytes: knowing it, the compiler drops the overflow
     // checks of the offset arithmetic. A longer bare block takes the same walk without it.
     if block.len() <= MAX_DATASIZE {
-        walk_block(block, klens, vlens)
+        walk_block(block, klens, vlens, named)
     } else {
-        walk_block(block, klens, vlens)
+        walk_block(block, klens, vlens, named)
     }
 }
 
@@ -169,6 +186,7 @@ fn walk_block(
     block: &[u8],
     klens: &mut [u16; INDEXED],
     vlens: &mut [u16; INDEXED],
+    mut named: Option<&mut Named>,
 ) -> Option<usize> {
     let mut pos = 0;
     let mut count = 0;
@@ -178,14 +196,81 @@ fn walk_block(
         };
         *klen_slot = klen;
         *vlen_slot = vlen;
+        if let Some(named) = named.as_deref_mut() {
+            named.note(klen, pos);
+        }
         count += 1;
         pos = next;
     }
-    while let Some((_, _, next)) = pair_lengths(block, pos) {
+    while let Some((klen, _, next)) = pair_lengths(block, pos) {
+        if let Some(named) = named.as_deref_mut() {
+            named.note(klen, pos);
+        }
         count += 1;
         pos = next;
     }
     (pos == block.len()).then_some(count)
+}
+
+/// How many pairs with a key of the length key's length [`Named`] places: a request has
+/// `CONTENT_LENGTH` and two other 14-byte keys that nginx sends (`REQUEST_METHOD`,
+/// `REQUEST_SCHEME`).
+const NAMED: usize = 4;
+
+/// Where the pairs whose key has the length of a given key start, noted by the validating
+/// walk, so that the value of that key (the body length) is read without a second pass.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Named {
+    key_len: usize,
+    /// Pairs whose key has that length; past [`NAMED`], only counted.
+    count: usize,
+    at: [usize; NAMED],
+}
+
+impl Named {
+    /// Notes nothing yet, for a key of `key_len` bytes.
+    #[inline(always)]
+    pub(crate) fn new(key_len: usize) -> Named {
+        Named {
+            key_len,
+            count: 0,
+            at: [0; NAMED],
+        }
+    }
+
+    #[inline(always)]
+    fn note(&mut self, klen: u16, pos: usize) {
+        if usize::from(klen) == self.key_len {
+            if let Some(slot) = self.at.get_mut(self.count) {
+                *slot = pos;
+            }
+            self.count += 1;
+        }
+    }
+
+    /// The pairs of the validated `block` named `key` (whose length this noted), as
+    /// (offset of the pair from the header's first byte, value), or `None` if there were
+    /// more candidates than noted.
+    #[inline]
+    pub(crate) fn pairs<'a>(
+        &self,
+        block: &'a [u8],
+        key: &[u8],
+    ) -> Option<impl Iterator<Item = (usize, &'a [u8])>> {
+        let at = self.at.get(..self.count)?;
+        let klen = self.key_len;
+        Some(at.iter().filter_map(move |&pos| {
+            let (head, rest) = block.get(pos..)?.split_at_checked(klen + 4)?;
+            // The first byte tells the other keys of that length apart without a compare
+            // call (`REQUEST_METHOD` and `REQUEST_SCHEME` from `CONTENT_LENGTH`).
+            let candidate = head.get(2..klen + 2)?;
+            if candidate.first() != key.first() || candidate != key {
+                return None;
+            }
+            let vlen = u16::from_le_bytes(*head.last_chunk::<2>()?);
+            Some((HEADER_LEN + pos, rest.get(..usize::from(vlen))?))
+        }))
+    }
 }
 
 /// The key and value lengths of the pair at `pos` and where the next one starts; `None` at
