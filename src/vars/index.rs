@@ -230,6 +230,7 @@ pub(crate) struct Named {
 impl Named {
     /// Notes nothing yet, for a key of `key_len` bytes.
     #[inline(always)]
+    #[cfg(feature = "codec")]
     pub(crate) fn new(key_len: usize) -> Named {
         Named {
             key_len,
@@ -252,6 +253,7 @@ impl Named {
     /// (offset of the pair from the header's first byte, value), or `None` if there were
     /// more candidates than noted.
     #[inline]
+    #[cfg(feature = "codec")]
     pub(crate) fn pairs<'a>(
         &self,
         block: &'a [u8],

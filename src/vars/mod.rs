@@ -15,7 +15,9 @@ use crate::body::{CONTENT_LENGTH, length_of};
 use crate::error::Error;
 use crate::escape::Escaped;
 
-pub(crate) use index::{Index, Named, VarsRules, walk_into};
+#[cfg(feature = "codec")]
+pub(crate) use index::Named;
+pub(crate) use index::{Index, VarsRules, walk_into};
 pub use iter::VarsIter;
 
 /// A validated vars block: key/value pairs in wire order, duplicates kept, bytes as sent.
