@@ -57,8 +57,8 @@ impl<'v, 'a> VarsIter<'v, 'a> {
     /// The next pair whose key is `key`: the offset of the pair and the value.
     ///
     /// Indexed pairs whose key has another length are skipped by their lengths alone, adding
-    /// up where the next one starts without touching the block: the body-length lookup of
-    /// every decoded request runs this over all the pairs.
+    /// up where the next one starts without touching the block: `get`, `get_all` and
+    /// `content_length` run this over all the pairs.
     #[inline]
     pub(super) fn next_named(&mut self, key: &[u8]) -> Option<(usize, &'a [u8])> {
         let mut skip = 0;
