@@ -12,7 +12,8 @@
 //!
 //! `--callgrind WORKLOAD N` runs only the crate's parse + visit of `WORKLOAD` N times, and
 //! `--callgrind-floor WORKLOAD N` only the floor walk, `--callgrind-codec N` only the pipelined
-//! stream through a persistent `ServerCodec` (feature `codec`); `--workloads` lists the workloads
+//! stream through a persistent `ServerCodec` and `--callgrind-bytewise N` only `nginx_get` fed
+//! to one a byte per call (feature `codec`); `--workloads` lists the workloads
 //! (`name bytes packets`). `benches/callgrind.sh` uses them to count instructions per packet.
 
 mod common;
@@ -321,9 +322,9 @@ fn main() {
     } else if let Some(i) = position("--callgrind-floor") {
         callgrind(true, arg(&args, i + 1), arg(&args, i + 2))
     } else if let Some(i) = position("--callgrind-codec") {
-        callgrind_codec(arg(&args, i + 1))
+        callgrind_codec(arg(&args, i + 1), false)
     } else if let Some(i) = position("--callgrind-bytewise") {
-        callgrind_bytewise(arg(&args, i + 1))
+        callgrind_codec(arg(&args, i + 1), true)
     } else if position("--workloads").is_some() {
         for w in common::workloads() {
             println!("{} {} {}", w.name, w.bytes.len(), w.packets);
@@ -341,40 +342,26 @@ fn main() {
     }
 }
 
-/// `--callgrind-codec N`: the pipelined stream through a persistent `ServerCodec`, `N` times.
+/// `--callgrind-codec N`: the pipelined stream through a persistent `ServerCodec`, `N` times;
+/// with `bytewise` (`--callgrind-bytewise N`), `nginx_get` fed one byte per call instead.
 #[cfg(feature = "codec")]
-fn callgrind_codec(n: &str) -> Result<(), String> {
+fn callgrind_codec(n: &str, bytewise: bool) -> Result<(), String> {
     use uwsgi_codec::codec::ServerCodec;
 
     let n: u64 = n.parse().map_err(|_| format!("bad count {n:?}"))?;
     let stream = common::pipelined();
-    let mut acc = 0usize;
-    for _ in 0..n {
-        let mut codec = ServerCodec::new().with_persistent(true);
-        let mut src = BytesMut::from(&stream[..]);
-        acc = acc.wrapping_add(common::drain(&mut codec, black_box(&mut src)));
-    }
-    println!("{acc}");
-    Ok(())
-}
-
-#[cfg(not(feature = "codec"))]
-fn callgrind_codec(_: &str) -> Result<(), String> {
-    Err("--callgrind-codec needs --features codec".to_owned())
-}
-
-/// `--callgrind-bytewise N`: `nginx_get` fed to a `ServerCodec` one byte per call, `N` times.
-#[cfg(feature = "codec")]
-fn callgrind_bytewise(n: &str) -> Result<(), String> {
-    use uwsgi_codec::codec::ServerCodec;
-
-    let n: u64 = n.parse().map_err(|_| format!("bad count {n:?}"))?;
     let wire = common::NGINX_GET;
     let mut acc = 0usize;
     for _ in 0..n {
-        let (mut codec, mut src) = (ServerCodec::new(), BytesMut::with_capacity(wire.len()));
-        for &byte in black_box(wire) {
-            src.extend_from_slice(&[byte]);
+        if bytewise {
+            let (mut codec, mut src) = (ServerCodec::new(), BytesMut::with_capacity(wire.len()));
+            for &byte in black_box(wire) {
+                src.extend_from_slice(&[byte]);
+                acc = acc.wrapping_add(common::drain(&mut codec, black_box(&mut src)));
+            }
+        } else {
+            let mut codec = ServerCodec::new().with_persistent(true);
+            let mut src = BytesMut::from(&stream[..]);
             acc = acc.wrapping_add(common::drain(&mut codec, black_box(&mut src)));
         }
     }
@@ -383,8 +370,8 @@ fn callgrind_bytewise(n: &str) -> Result<(), String> {
 }
 
 #[cfg(not(feature = "codec"))]
-fn callgrind_bytewise(_: &str) -> Result<(), String> {
-    Err("--callgrind-bytewise needs --features codec".to_owned())
+fn callgrind_codec(_: &str, _: bool) -> Result<(), String> {
+    Err("--callgrind-codec and --callgrind-bytewise need --features codec".to_owned())
 }
 
 fn arg(args: &[String], i: usize) -> &str {
