@@ -18,6 +18,12 @@ pub enum MagicClass {
 /// What every magic var's key starts with.
 const MAGIC_PREFIX: &[u8] = b"UWSGI_";
 
+/// Whether `key` is a magic var of any class (rule M1).
+#[inline(always)]
+pub(crate) fn is_magic(key: &[u8]) -> bool {
+    key.starts_with(MAGIC_PREFIX)
+}
+
 const ROUTING_ONLY: [&[u8]; 3] = [b"UWSGI_CACHE_GET", b"UWSGI_APPID", b"UWSGI_SCHEME"];
 
 /// Classifies a key (rule M1): `None` for an ordinary var.
@@ -33,7 +39,7 @@ const ROUTING_ONLY: [&[u8]; 3] = [b"UWSGI_CACHE_GET", b"UWSGI_APPID", b"UWSGI_SC
 /// ```
 #[inline]
 pub fn magic_class(key: &[u8]) -> Option<MagicClass> {
-    if !key.starts_with(MAGIC_PREFIX) {
+    if !is_magic(key) {
         None
     } else if ROUTING_ONLY.contains(&key) {
         Some(MagicClass::Routing)
@@ -75,7 +81,7 @@ impl MagicPolicy {
     #[inline(always)]
     pub fn accepts(&self, key: &[u8]) -> bool {
         // Every policy accepts an ordinary key: one comparison on the common path.
-        !key.starts_with(MAGIC_PREFIX) || self.accepts_magic(key)
+        !is_magic(key) || self.accepts_magic(key)
     }
 
     /// Whether a `UWSGI_*` key is accepted.

@@ -72,6 +72,24 @@ fn length_model(value: &[u8]) -> Result<u64, (usize, ContentLengthFault)> {
 }
 
 impl Encoding {
+    /// The pairs, if every part is a var: what `with_vars` can borrow.
+    fn pairs(&self) -> Option<Vec<(&[u8], &[u8])>> {
+        self.parts
+            .iter()
+            .map(|part| match part {
+                Part::Var(k, v) => Some((k.as_slice(), v.as_slice())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The builder over `pairs` borrowed as one slice (the encoder's fast path), with this
+    /// encoding's settings.
+    fn borrowing<'a>(&self, pairs: &'a [(&'a [u8], &'a [u8])]) -> PacketBuilder<'a> {
+        let builder = PacketBuilder::new(0u8).with_magic_policy(magic_policy(self.allow_magic));
+        self.settle(builder.with_vars(pairs))
+    }
+
     fn builder(&self) -> PacketBuilder<'_> {
         let mut builder = PacketBuilder::new(0u8).with_magic_policy(magic_policy(self.allow_magic));
         for part in &self.parts {
@@ -81,6 +99,11 @@ impl Encoding {
                 Part::Raw(r) => builder.raw(r),
             };
         }
+        self.settle(builder)
+    }
+
+    /// The body length and the limit, set on `builder`.
+    fn settle<'a>(&self, mut builder: PacketBuilder<'a>) -> PacketBuilder<'a> {
         if let Some(n) = self.body_len {
             builder = builder.with_body_len(n);
         }
@@ -290,12 +313,25 @@ fn buffer_len() -> impl Strategy<Value = (bool, i64, usize)> {
 /// `encode` into a non-empty `BytesMut` write the model's bytes or nothing at all.
 fn check_encoder(
     encoding: &Encoding,
+    buffer: (bool, i64, usize),
+    sentinel: u8,
+) -> Result<(), TestCaseError> {
+    let expected = encoding.model();
+    check_builder(&encoding.builder(), &expected, buffer, sentinel)?;
+    if let Some(pairs) = encoding.pairs() {
+        check_builder(&encoding.borrowing(&pairs), &expected, buffer, sentinel)?;
+    }
+    Ok(())
+}
+
+/// `check_encoder` for one builder of the encoding.
+fn check_builder(
+    builder: &PacketBuilder<'_>,
+    expected: &Result<usize, Vec<Error>>,
     (exact, slack, random_len): (bool, i64, usize),
     sentinel: u8,
 ) -> Result<(), TestCaseError> {
-    let builder = encoding.builder();
-    let expected = encoding.model();
-    let is_expected = |result: &Result<usize, Error>| match (&expected, result) {
+    let is_expected = |result: &Result<usize, Error>| match (expected, result) {
         (Ok(a), Ok(b)) => a == b,
         (Err(refusals), Err(e)) => refusals.contains(e),
         _ => false,
@@ -315,7 +351,7 @@ fn check_encoder(
         expected
     );
 
-    let len = match (&expected, exact) {
+    let len = match (expected, exact) {
         (Ok(n), true) => usize::try_from((*n as i64 + slack).max(0)).expect("not negative"),
         _ => random_len,
     };
@@ -334,7 +370,7 @@ fn check_encoder(
         &window,
         "encode_slice and encode_buf write the same bytes"
     );
-    match (&expected, by_slice) {
+    match (expected, by_slice) {
         (Ok(needed), Err(e)) => {
             let too_small = Error::BufferTooSmall {
                 needed: *needed,

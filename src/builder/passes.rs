@@ -5,7 +5,7 @@ use super::{PacketBuilder, Part};
 use crate::body::{CONTENT_LENGTH, Digits, parse_length};
 use crate::error::{Error, Field};
 use crate::header::{HEADER_LEN, Header, MAX_DATASIZE};
-use crate::magic::MagicPolicy;
+use crate::magic::{MagicPolicy, is_magic};
 use crate::wire::{fit_u16, put, put_pair, put_prefixed};
 
 /// What `plan` worked out: the block length and how `CONTENT_LENGTH` is written.
@@ -13,6 +13,8 @@ pub(super) struct Plan {
     datasize: u16,
     digits: Option<Digits>,
     append_content_length: bool,
+    /// Only borrowed pairs, none of them a `CONTENT_LENGTH` to fill: written as they are.
+    plain: bool,
 }
 
 impl Plan {
@@ -26,21 +28,26 @@ impl PacketBuilder<'_> {
     #[inline]
     pub(super) fn plan(&self) -> Result<Plan, Error> {
         let digits = self.body_len.map(Digits::new);
-        let mut planner = Planner {
-            magic: &self.magic,
-            digits: digits.as_ref().map(Digits::as_bytes),
-            size: 0,
-            first_written: None,
+        let plain = self.plain_size();
+        let (mut size, has_content_length) = match plain {
+            Some(size) => (size, false),
+            None => {
+                let mut planner = Planner {
+                    magic: &self.magic,
+                    digits: digits.as_ref().map(Digits::as_bytes),
+                    size: 0,
+                    first_written: None,
+                };
+                for &(key, value) in self.parts.pairs {
+                    planner.add(Part::Var(key, value))?;
+                }
+                for &part in &self.parts.list {
+                    planner.add(part)?;
+                }
+                (planner.size, planner.first_written.is_some())
+            }
         };
-        for &(key, value) in self.parts.pairs {
-            planner.add(Part::Var(key, value))?;
-        }
-        for &part in &self.parts.list {
-            planner.add(part)?;
-        }
-        let append_content_length =
-            planner.first_written.is_none() && self.body_len.is_some_and(|len| len > 0);
-        let mut size = planner.size;
+        let append_content_length = !has_content_length && self.body_len.is_some_and(|len| len > 0);
         if let Some(digits) = digits.filter(|_| append_content_length) {
             size = size.saturating_add(4 + CONTENT_LENGTH.len() + digits.as_bytes().len());
         }
@@ -58,7 +65,36 @@ impl PacketBuilder<'_> {
             datasize,
             digits,
             append_content_length,
+            plain: plain.is_some(),
         })
+    }
+
+    /// The block length of a builder that holds only borrowed pairs, every one ordinary: a
+    /// key of 1 to 65535 bytes, a value of at most 65535, no `UWSGI_` key, no `CONTENT_LENGTH`
+    /// to check against a body length; and the block within 65535 bytes. That is what a
+    /// client encoding request after request has, and one tight loop sums it; `None` sends
+    /// anything else to the [`Planner`], which checks each piece and names the first fault.
+    #[inline(always)]
+    fn plain_size(&self) -> Option<usize> {
+        let pairs = self.parts.pairs;
+        // More pairs than a block holds: the planner names the overflow. Fewer, each under
+        // 2 x 65536 + 4 bytes, cannot overflow the sum, even in 32 bits.
+        if !self.parts.list.is_empty() || pairs.len() > MAX_DATASIZE / 4 {
+            return None;
+        }
+        let framed = self.body_len.is_some();
+        let mut size = 0usize;
+        let mut ordinary = true;
+        for &(key, value) in pairs {
+            size = size.wrapping_add(4 + key.len()).wrapping_add(value.len());
+            // A key of 1 to 65536 bytes and a value of at most 65535 (a 65536-byte key
+            // makes the block too long, below); a key that starts with `U` may be magic.
+            ordinary &= (key.len().wrapping_sub(1) | value.len()) <= MAX_DATASIZE;
+            if key.first() == Some(&b'U') && is_magic(key) || framed && key == CONTENT_LENGTH {
+                return None;
+            }
+        }
+        (ordinary && size <= MAX_DATASIZE).then_some(size)
     }
 
     /// Writes the planned packet into `out`, which is exactly `plan.packet_len()` long.
@@ -70,6 +106,16 @@ impl PacketBuilder<'_> {
         *header = Header::new(self.modifier1, plan.datasize, self.modifier2).to_bytes();
         let digits = plan.digits.as_ref().map(Digits::as_bytes);
         // `plan` checked every length: the pieces fill `out` exactly.
+        if plan.plain {
+            let mut rest = rest;
+            for &(key, value) in self.parts.pairs {
+                put_pair(&mut rest, key, value);
+            }
+            if let Some(digits) = digits.filter(|_| plan.append_content_length) {
+                put_pair(&mut rest, CONTENT_LENGTH, digits);
+            }
+            return;
+        }
         let mut writer = Writer { rest, digits };
         for &(key, value) in self.parts.pairs {
             writer.put(Part::Var(key, value));

@@ -57,3 +57,35 @@ fn framed_body_len_reads_the_caller_s_content_length() {
         })
     );
 }
+
+#[test]
+fn borrowed_pairs_at_the_field_limits_name_the_field() {
+    use crate::error::Field;
+    let key = vec![b'k'; 65536];
+    let pairs: [Pair<'_>; 1] = [(&key, b"")];
+    let overflow = Error::LengthOverflow {
+        field: Field::Key,
+        len: 65536,
+    };
+    assert_eq!(
+        PacketBuilder::new(0).with_vars(&pairs).encoded_len(),
+        Err(overflow)
+    );
+    let value = vec![b'v'; 65536];
+    let pairs: [Pair<'_>; 2] = [(b"A", b"1"), (b"K", &value)];
+    let overflow = Error::LengthOverflow {
+        field: Field::Value,
+        len: 65536,
+    };
+    assert_eq!(
+        PacketBuilder::new(0).with_vars(&pairs).encoded_len(),
+        Err(overflow)
+    );
+    // The largest block there is: 4 + 1 + 65530 bytes.
+    let value = vec![b'v'; 65530];
+    let pairs: [Pair<'_>; 1] = [(b"K", &value)];
+    assert_eq!(
+        PacketBuilder::new(0).with_vars(&pairs).encoded_len(),
+        Ok(4 + 65535)
+    );
+}
