@@ -102,6 +102,7 @@ impl Packet {
     }
 
     /// The borrowed form of this packet.
+    #[inline]
     pub fn view(&self) -> PacketRef<'_> {
         PacketRef::new(&self.bytes, self.header, self.kind, self.block())
     }
