@@ -13,7 +13,7 @@ use uwsgi_codec::{Header, Parser, Status};
 
 use common::{
     Workload, floor_header, floor_walk, parse, parse_lookup, parse_lookup_one_pass, parse_only,
-    parse_visit,
+    parse_pairs_lookup, parse_visit,
 };
 
 fn header(c: &mut Criterion) {
@@ -110,6 +110,10 @@ fn lookup(c: &mut Criterion) {
             bytes,
             |b, input| b.iter(|| parse_lookup_one_pass(&parser, black_box(input))),
         );
+        group.bench_with_input(BenchmarkId::new("crate_pairs", name), bytes, |b, input| {
+            let mut storage = common::storage();
+            b.iter(|| parse_pairs_lookup(&parser, black_box(input), &mut storage))
+        });
         group.bench_with_input(BenchmarkId::new("floor", name), bytes, |b, input| {
             b.iter(|| floor_walk(black_box(input)))
         });

@@ -26,7 +26,9 @@ use uwsgi_codec::{Header, MAX_DATASIZE, PacketBuilder, Parser, Status};
 
 use common::plain as plain_rust;
 
-use common::{floor_header, floor_walk, parse_lookup, parse_lookup_one_pass, parse_visit};
+use common::{
+    floor_header, floor_walk, parse_lookup, parse_lookup_one_pass, parse_pairs_lookup, parse_visit,
+};
 
 /// How long one timed batch aims to take.
 const BATCH: Duration = Duration::from_micros(50);
@@ -146,10 +148,18 @@ fn ratios() {
         plain(|| floor_walk(black_box(get))),
     );
     ratio(
-        "lookup 5 keys nginx_get, get_many()",
-        Some(2.5),
+        "lookup 5 keys nginx_get, PacketRef get_many()",
+        None,
         1,
         plain(|| parse_lookup_one_pass(&parser, black_box(get))),
+        plain(|| floor_walk(black_box(get))),
+    );
+    let mut storage = common::storage();
+    ratio(
+        "lookup 5 keys nginx_get, parse_pairs then get_many()",
+        Some(2.5),
+        1,
+        plain(|| parse_pairs_lookup(&parser, black_box(get), &mut storage)),
         plain(|| floor_walk(black_box(get))),
     );
 

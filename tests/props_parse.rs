@@ -918,6 +918,16 @@ fn check_parse_pairs(parser: &Parser, input: &[u8], capacity: usize) -> Result<(
                     prop_assert_eq!(got.get(key), vars.get(key));
                     prop_assert_eq!(got.get_first(key), vars.get_first(key));
                 }
+                // Three keys of the block (the first, the last, a middle one) and one it
+                // may not hold, in one pass.
+                let key = |i: usize| pairs.get(i).map_or(&b"A"[..], |&(k, _)| k);
+                let keys = [
+                    key(0),
+                    key(pairs.len() / 2),
+                    key(pairs.len().wrapping_sub(1)),
+                    b"absent",
+                ];
+                prop_assert_eq!(got.get_many(keys), vars.get_many(keys));
             }
         }
         (Ok(Status::Incomplete(a)), Ok(Status::Incomplete(b))) => prop_assert_eq!(a, b),

@@ -258,6 +258,21 @@ pub(crate) fn parse_lookup_one_pass(parser: &Parser, buf: &[u8]) -> usize {
     found.iter().map(|v| v.map_or(0, <[u8]>::len)).sum()
 }
 
+/// The server path: `parse_pairs` into kept storage, then [`LOOKUP_KEYS`] with one
+/// `PacketPairs::get_many` over the stored pairs.
+#[inline(never)]
+pub(crate) fn parse_pairs_lookup<'a>(
+    parser: &Parser,
+    buf: &'a [u8],
+    storage: &mut [Pair<'a>],
+) -> usize {
+    let Ok(Status::Complete(packet)) = parser.parse_pairs(buf, storage) else {
+        panic!("bench input does not parse")
+    };
+    let found = packet.get_many(LOOKUP_KEYS.map(str::as_bytes));
+    found.iter().map(|v| v.map_or(0, <[u8]>::len)).sum()
+}
+
 /// The floor of parsing: walk the length chain of every packet in `buf` (read klen, skip key,
 /// read vlen, skip value) with no check but the loop end, summing key and value lengths.
 /// `buf` is known valid; indexing panics rather than misreads if it is not.

@@ -518,6 +518,17 @@ pub fn check_parse_pairs(parser: &Parser, buf: &[u8], capacity: usize) {
                         "parse_pairs' get_first"
                     );
                 }
+                let key = |i: usize| pairs.get(i).map_or(&b"A"[..], |&(k, _)| k);
+                let keys = [
+                    key(0),
+                    key(pairs.len() / 2),
+                    key(pairs.len().wrapping_sub(1)),
+                ];
+                assert_eq!(
+                    got.get_many(keys),
+                    vars.get_many(keys),
+                    "parse_pairs' get_many"
+                );
             }
         }
         (Ok(Status::Incomplete(a)), Ok(Status::Incomplete(b))) => assert_eq!(a, b),

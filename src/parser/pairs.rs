@@ -111,6 +111,34 @@ impl<'s, 'a> PacketPairs<'s, 'a> {
             .map(|&(_, v)| v)
     }
 
+    /// The value of the last var named by each of `keys`, found in one pass over the pairs,
+    /// as [`Vars::get_many`](crate::Vars::get_many) finds them: what a server does to read the
+    /// few vars it routes on.
+    ///
+    /// ```
+    /// use uwsgi_codec::{EMPTY_PAIR, PacketPairs};
+    ///
+    /// // H(0,17,0) kv("A","1") kv("B","") kv("A","2")
+    /// let wire = b"\x00\x11\x00\x00\x01\x00A\x01\x001\x01\x00B\x00\x00\x01\x00A\x01\x002";
+    /// let mut storage = [EMPTY_PAIR; 8];
+    /// let packet = PacketPairs::parse(wire, &mut storage)?.complete().unwrap();
+    /// let [a, b, c] = packet.get_many([b"A", b"B", b"C"]);
+    /// assert_eq!((a, b, c), (Some(&b"2"[..]), Some(&b""[..]), None));
+    /// # Ok::<(), uwsgi_codec::Error>(())
+    /// ```
+    #[inline]
+    pub fn get_many<const N: usize>(&self, keys: [&[u8]; N]) -> [Option<&'a [u8]>; N] {
+        let mut found = [None; N];
+        for &(key, value) in self.pairs {
+            for (wanted, slot) in keys.iter().zip(found.iter_mut()) {
+                if *wanted == key {
+                    *slot = Some(value);
+                }
+            }
+        }
+        found
+    }
+
     /// The value of the first var named `key`.
     #[inline]
     pub fn get_first(&self, key: impl AsRef<[u8]>) -> Option<&'a [u8]> {
