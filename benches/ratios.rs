@@ -263,6 +263,16 @@ fn codec_line(parser: &Parser) {
         plain(|| parse_visit(parser, black_box(&stream), &mut storage)),
     );
 
+    // The same against the core path with the codec's representation (the index of lengths
+    // that `PacketRef` and the codec's `Packet` carry): what the framing itself costs.
+    ratio(
+        "server codec pipelined per request vs PacketRef parse+visit",
+        None,
+        requests,
+        codec_batch,
+        plain(|| common::parse_visit_indexed(parser, black_box(&stream))),
+    );
+
     // One request fed one byte per read, against the same request in one read.
     let wire = common::NGINX_GET;
     let bytewise = |n: u64| {
@@ -296,6 +306,28 @@ fn codec_line(parser: &Parser) {
         Some(3.0),
         1,
         bytewise,
+        one_shot,
+    );
+    // The same feeding with no decoder at all: the part of the line above that is the
+    // harness's one-byte appends.
+    let appends_only = |n: u64| {
+        let mut inputs: Vec<_> = (0..n)
+            .map(|_| BytesMut::with_capacity(wire.len()))
+            .collect();
+        let start = Instant::now();
+        for src in &mut inputs {
+            for &byte in black_box(wire) {
+                src.extend_from_slice(&[byte]);
+                black_box(&mut *src);
+            }
+        }
+        start.elapsed()
+    };
+    ratio(
+        "nginx_get appended 1 byte at a time, no decoder, vs one decode call",
+        None,
+        1,
+        appends_only,
         one_shot,
     );
 }

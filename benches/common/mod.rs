@@ -194,6 +194,20 @@ pub(crate) fn parse_only(parser: &Parser, buf: &[u8]) -> usize {
     acc
 }
 
+/// [`parse_visit`] through `PacketRef` (the walk that indexes the first 32 pairs, which the
+/// codec's frames carry too), then every pair through its index.
+#[inline(never)]
+pub(crate) fn parse_visit_indexed(parser: &Parser, buf: &[u8]) -> usize {
+    let mut acc = 0;
+    let mut rest = buf;
+    while !rest.is_empty() {
+        let packet = parse(parser, rest);
+        acc += visit(&packet);
+        rest = &rest[packet.wire_len()..];
+    }
+    acc
+}
+
 /// Pair storage for [`parse_visit`], as a server keeps one per connection: large enough for
 /// any packet.
 pub(crate) fn storage<'a>() -> Vec<Pair<'a>> {
