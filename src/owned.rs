@@ -11,9 +11,9 @@ use crate::header::{HEADER_LEN, Header};
 use crate::modifier::BlockKind;
 use crate::modifier::{Modifier1, PacketKind};
 use crate::packet::{Block, PacketRef, Shape};
-use crate::vars::Vars;
+use crate::vars::{Index, Vars, VarsIter};
 #[cfg(feature = "codec")]
-use crate::vars::{Index, Named, VarsRules};
+use crate::vars::{Named, VarsRules};
 
 /// A complete, validated packet that owns its bytes: one [`Bytes`], shared, never copied.
 ///
@@ -133,6 +133,30 @@ impl Packet {
         match self.block() {
             Block::Vars(vars) => Some(vars),
             _ => None,
+        }
+    }
+
+    /// The pairs of a vars block, in wire order (none for other kinds): what
+    /// [`vars`](Self::vars)`().iter()` yields, read from the packet's own index rather than
+    /// from a copy of it (`vars()` copies the index into the `Vars` it returns). The way to
+    /// read every pair of a frame the codec decoded.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use uwsgi_codec::Packet;
+    ///
+    /// let wire = Bytes::from_static(b"\x00\x0c\x00\x00\x01\x00A\x01\x001\x01\x00B\x01\x002");
+    /// let packet = Packet::parse(&wire)?.complete().unwrap();
+    /// let pairs: Vec<_> = packet.pairs().collect();
+    /// assert_eq!(pairs, [(&b"A"[..], &b"1"[..]), (b"B", b"2")]);
+    /// # Ok::<(), uwsgi_codec::Error>(())
+    /// ```
+    #[inline]
+    pub fn pairs(&self) -> VarsIter<'_, '_> {
+        let block = self.bytes.get(HEADER_LEN..).unwrap_or_default();
+        match &self.shape {
+            Shape::Vars(index) => index.iter(block),
+            _ => Index::EMPTY_REF.iter(&[]),
         }
     }
 

@@ -15,8 +15,8 @@ mod common;
 
 use bytes::Bytes;
 use common::props::{
-    Pair, Spec, always_vars, check_vars, complete, config, key, length_value, missing_of, spec,
-    validated_spec, value,
+    Pair, Spec, always_vars, borrowed, check_vars, complete, config, key, length_value, missing_of,
+    spec, validated_spec, value,
 };
 use common::{h, kv, packet, prefixed};
 use proptest::collection::vec;
@@ -694,6 +694,8 @@ proptest! {
             let vars = owned.vars();
             prop_assert!(vars.is_some(), "an owned vars packet has vars");
             check_vars(&vars.unwrap(), pairs)?;
+            let read: Vec<_> = owned.pairs().collect();
+            prop_assert_eq!(read, borrowed(pairs), "Packet::pairs");
             for (key, _) in pairs {
                 let value = owned.get_bytes(key);
                 let want = owned.vars().and_then(|vars| vars.get(key));

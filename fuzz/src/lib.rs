@@ -383,6 +383,8 @@ pub fn check_owned(owned: &Packet, view: &PacketRef<'_>, buf: &Bytes) {
                 n + 1
             });
             assert_eq!(folded, pairs.len());
+            assert!(owned.pairs().eq(pairs.iter().copied()), "Packet::pairs");
+            assert_eq!(owned.pairs().len(), pairs.len(), "Packet::pairs len");
             assert!(mine.iter_with_offsets().eq(theirs.iter_with_offsets()));
             let mut count = 0;
             for ((k, v), (k2, v2)) in owned.vars_bytes().zip(&pairs) {
@@ -416,6 +418,7 @@ pub fn check_owned(owned: &Packet, view: &PacketRef<'_>, buf: &Bytes) {
         }
         (None, None) => {
             assert_eq!(owned.vars_bytes().count(), 0);
+            assert_eq!(owned.pairs().count(), 0, "Packet::pairs of another kind");
             assert_eq!(owned.get_bytes(b"CONTENT_LENGTH"), None);
         }
         (a, b) => panic!("Packet::vars {a:?}, PacketRef::vars {b:?}"),

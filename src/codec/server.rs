@@ -55,6 +55,7 @@ impl Step for ServerFrame {
 /// let mut codec = ServerCodec::new();
 /// let mut src = BytesMut::from(&b"\x00\x13\x00\x00\x0e\x00CONTENT_LENGTH\x01\x005hel"[..]);
 /// let Some(ServerFrame::Packet(head)) = codec.decode(&mut src)? else { panic!() };
+/// assert_eq!(head.pairs().collect::<Vec<_>>(), [(&b"CONTENT_LENGTH"[..], &b"5"[..])]);
 /// assert_eq!(head.body_len()?, 5);
 /// assert_eq!(codec.decode(&mut src)?, Some(ServerFrame::Body("hel".into())));
 /// assert_eq!(codec.decode(&mut src)?, None); // waiting for 2 more body bytes

@@ -32,6 +32,9 @@ impl Index {
         vlens: [0; INDEXED],
     };
 
+    /// [`EMPTY`](Self::EMPTY), for a borrow that outlives any packet.
+    pub(crate) const EMPTY_REF: &'static Index = &Index::EMPTY;
+
     /// Validates `block` and records what this index keeps, in place (rules V1 to V10 and
     /// `rules`); on an error the index says nothing of the block.
     #[inline(always)]
@@ -60,6 +63,12 @@ impl Index {
         }
         self.count = 0;
         Err(fault(block, rules.max_vars, &rules.magic))
+    }
+
+    /// The pairs of `block`, which this index was made for, read from the index where it is.
+    #[inline]
+    pub(crate) fn iter<'v, 'a>(&'v self, block: &'a [u8]) -> super::VarsIter<'v, 'a> {
+        super::VarsIter::new(block, self.lens(), self.count as usize)
     }
 
     /// The key and value lengths recorded, one entry per indexed pair.
