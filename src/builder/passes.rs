@@ -13,8 +13,16 @@ pub(super) struct Plan {
     datasize: u16,
     digits: Option<Digits>,
     append_content_length: bool,
-    /// Only borrowed pairs, none of them a `CONTENT_LENGTH` to fill: written as they are.
-    plain: bool,
+    /// Only borrowed, ordinary pairs: written as they are, but for the one `CONTENT_LENGTH`
+    /// (at this index) of a builder that frames a body.
+    plain: Option<Plain>,
+}
+
+/// What the one-loop plan of borrowed pairs found.
+#[derive(Clone, Copy)]
+struct Plain {
+    size: usize,
+    content_length_at: Option<usize>,
 }
 
 impl Plan {
@@ -28,9 +36,9 @@ impl PacketBuilder<'_> {
     #[inline]
     pub(super) fn plan(&self) -> Result<Plan, Error> {
         let digits = self.body_len.map(Digits::new);
-        let plain = self.plain_size();
+        let plain = self.plain(digits.as_ref().map(Digits::as_bytes));
         let (mut size, has_content_length) = match plain {
-            Some(size) => (size, false),
+            Some(plain) => (plain.size, plain.content_length_at.is_some()),
             None => {
                 let mut planner = Planner {
                     magic: &self.magic,
@@ -65,36 +73,50 @@ impl PacketBuilder<'_> {
             datasize,
             digits,
             append_content_length,
-            plain: plain.is_some(),
+            plain,
         })
     }
 
-    /// The block length of a builder that holds only borrowed pairs, every one ordinary: a
-    /// key of 1 to 65535 bytes, a value of at most 65535, no `UWSGI_` key, no `CONTENT_LENGTH`
-    /// to check against a body length; and the block within 65535 bytes. That is what a
-    /// client encoding request after request has, and one tight loop sums it; `None` sends
-    /// anything else to the [`Planner`], which checks each piece and names the first fault.
+    /// The plan of a builder that holds only borrowed pairs, every one ordinary: a key of 1 to
+    /// 65535 bytes, a value of at most 65535, no `UWSGI_` key, at most one `CONTENT_LENGTH`
+    /// when the builder frames a body (`digits`), and that one the placeholder or the body
+    /// length itself; and the block within 65535 bytes. That is what a client encoding request
+    /// after request has, and one tight loop sums it; `None` sends anything else to the
+    /// [`Planner`], which checks each piece and names the first fault.
     #[inline(always)]
-    fn plain_size(&self) -> Option<usize> {
+    fn plain(&self, digits: Option<&[u8]>) -> Option<Plain> {
         let pairs = self.parts.pairs;
         // More pairs than a block holds: the planner names the overflow. Fewer, each under
         // 2 x 65536 + 4 bytes, cannot overflow the sum, even in 32 bits.
         if !self.parts.list.is_empty() || pairs.len() > MAX_DATASIZE / 4 {
             return None;
         }
-        let framed = self.body_len.is_some();
         let mut size = 0usize;
         let mut ordinary = true;
-        for &(key, value) in pairs {
-            size = size.wrapping_add(4 + key.len()).wrapping_add(value.len());
+        let mut content_length_at = None;
+        for (i, &(key, value)) in pairs.iter().enumerate() {
             // A key of 1 to 65536 bytes and a value of at most 65535 (a 65536-byte key
             // makes the block too long, below); a key that starts with `U` may be magic.
             ordinary &= (key.len().wrapping_sub(1) | value.len()) <= MAX_DATASIZE;
-            if key.first() == Some(&b'U') && is_magic(key) || framed && key == CONTENT_LENGTH {
+            if key.first() == Some(&b'U') && is_magic(key) {
                 return None;
             }
+            let mut value_len = value.len();
+            if let Some(digits) = digits.filter(|_| key == CONTENT_LENGTH) {
+                let written = filled(value, digits);
+                let agrees = written.is_empty() || written == digits;
+                if content_length_at.is_some() || !agrees {
+                    return None;
+                }
+                content_length_at = Some(i);
+                value_len = written.len();
+            }
+            size = size.wrapping_add(4 + key.len()).wrapping_add(value_len);
         }
-        (ordinary && size <= MAX_DATASIZE).then_some(size)
+        (ordinary && size <= MAX_DATASIZE).then_some(Plain {
+            size,
+            content_length_at,
+        })
     }
 
     /// Writes the planned packet into `out`, which is exactly `plan.packet_len()` long.
@@ -106,10 +128,19 @@ impl PacketBuilder<'_> {
         *header = Header::new(self.modifier1, plan.datasize, self.modifier2).to_bytes();
         let digits = plan.digits.as_ref().map(Digits::as_bytes);
         // `plan` checked every length: the pieces fill `out` exactly.
-        if plan.plain {
+        if let Some(plain) = plan.plain {
             let mut rest = rest;
-            for &(key, value) in self.parts.pairs {
+            let pairs = self.parts.pairs;
+            let at = plain.content_length_at.unwrap_or(pairs.len());
+            let (before, from) = pairs.split_at_checked(at).unwrap_or((pairs, &[]));
+            for &(key, value) in before {
                 put_pair(&mut rest, key, value);
+            }
+            if let (Some((&(key, value), after)), Some(digits)) = (from.split_first(), digits) {
+                put_pair(&mut rest, key, filled(value, digits));
+                for &(key, value) in after {
+                    put_pair(&mut rest, key, value);
+                }
             }
             if let Some(digits) = digits.filter(|_| plan.append_content_length) {
                 put_pair(&mut rest, CONTENT_LENGTH, digits);

@@ -89,3 +89,37 @@ fn borrowed_pairs_at_the_field_limits_name_the_field() {
         Ok(4 + 65535)
     );
 }
+
+#[test]
+fn borrowed_content_lengths_are_filled_and_checked_as_listed_ones() {
+    let cases: [&[Pair<'_>]; 5] = [
+        &[(b"CONTENT_LENGTH", b""), (b"A", b"1")],
+        &[(b"A", b"1"), (b"CONTENT_LENGTH", b"12")],
+        &[(b"CONTENT_LENGTH", b""), (b"CONTENT_LENGTH", b"")],
+        &[
+            (b"CONTENT_LENGTH", b"12"),
+            (b"B", b""),
+            (b"CONTENT_LENGTH", b""),
+        ],
+        &[(b"CONTENT_LENGTH", b"12"), (b"CONTENT_LENGTH", b"7")],
+    ];
+    for pairs in cases {
+        for len in [0, 12] {
+            let borrowed = PacketBuilder::new(0).with_vars(pairs).with_body_len(len);
+            let listed = PacketBuilder::new(0)
+                .extend_vars(pairs.iter().copied())
+                .with_body_len(len);
+            assert_eq!(borrowed.to_vec(), listed.to_vec(), "{pairs:?}, {len}");
+            assert_eq!(borrowed.encoded_len(), listed.encoded_len(), "{pairs:?}");
+        }
+    }
+    // Two placeholders are both filled: the decoder sees two equal CONTENT_LENGTHs.
+    let pairs: [Pair<'_>; 2] = [(b"CONTENT_LENGTH", b""), (b"CONTENT_LENGTH", b"")];
+    let wire = PacketBuilder::new(0)
+        .with_vars(&pairs)
+        .with_body_len(12)
+        .to_vec();
+    let wire = wire.unwrap_or_default();
+    assert_eq!(wire.len(), 4 + 2 * (4 + 14 + 2));
+    assert!(wire.ends_with(b"CONTENT_LENGTH\x02\x0012"));
+}
