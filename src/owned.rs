@@ -156,7 +156,7 @@ impl Packet {
         let block = self.bytes.get(HEADER_LEN..).unwrap_or_default();
         match &self.shape {
             Shape::Vars(index) => index.iter(block),
-            _ => Index::EMPTY_REF.iter(&[]),
+            _ => Index::EMPTY.iter(&[]),
         }
     }
 

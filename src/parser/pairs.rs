@@ -12,7 +12,7 @@ use crate::modifier::{BlockKind, Modifier1, PacketKind};
 use crate::packet::header_accessors;
 use crate::status::Status;
 use crate::triage::{REQUEST, SUSPECT};
-use crate::vars::walk_into;
+use crate::vars::{last_of_each, walk_into};
 
 /// An empty pair, to fill storage for [`Parser::parse_pairs`] with.
 pub const EMPTY_PAIR: Pair<'static> = (&[], &[]);
@@ -128,15 +128,7 @@ impl<'s, 'a> PacketPairs<'s, 'a> {
     /// ```
     #[inline]
     pub fn get_many<const N: usize>(&self, keys: [&[u8]; N]) -> [Option<&'a [u8]>; N] {
-        let mut found = [None; N];
-        for &(key, value) in self.pairs {
-            for (wanted, slot) in keys.iter().zip(found.iter_mut()) {
-                if *wanted == key {
-                    *slot = Some(value);
-                }
-            }
-        }
-        found
+        last_of_each(self.pairs.iter().copied(), keys)
     }
 
     /// The value of the first var named `key`.

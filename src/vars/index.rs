@@ -32,9 +32,6 @@ impl Index {
         vlens: [0; INDEXED],
     };
 
-    /// [`EMPTY`](Self::EMPTY), for a borrow that outlives any packet.
-    pub(crate) const EMPTY_REF: &'static Index = &Index::EMPTY;
-
     /// Validates `block` and records what this index keeps, in place (rules V1 to V10 and
     /// `rules`); on an error the index says nothing of the block.
     #[inline(always)]

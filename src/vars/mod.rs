@@ -157,15 +157,7 @@ impl<'a> Vars<'a> {
     /// # Ok::<(), uwsgi_codec::Error>(())
     /// ```
     pub fn get_many<const N: usize>(&self, keys: [&[u8]; N]) -> [Option<&'a [u8]>; N] {
-        let mut found = [None; N];
-        for (key, value) in self.iter() {
-            for (wanted, slot) in keys.iter().zip(found.iter_mut()) {
-                if *wanted == key {
-                    *slot = Some(value);
-                }
-            }
-        }
-        found
+        last_of_each(self.iter(), keys)
     }
 
     /// The value of the first pair with this exact key.
@@ -263,4 +255,22 @@ impl core::fmt::Debug for Vars<'_> {
             .entries(self.iter().map(|(k, v)| (Escaped(k), Escaped(v))))
             .finish()
     }
+}
+
+/// The value of the last of `pairs` named by each of `keys`, in one pass: `get_many` of
+/// [`Vars`] and of [`PacketPairs`](crate::PacketPairs).
+#[inline]
+pub(crate) fn last_of_each<'a, const N: usize>(
+    pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+    keys: [&[u8]; N],
+) -> [Option<&'a [u8]>; N] {
+    let mut found = [None; N];
+    for (key, value) in pairs {
+        for (wanted, slot) in keys.iter().zip(found.iter_mut()) {
+            if *wanted == key {
+                *slot = Some(value);
+            }
+        }
+    }
+    found
 }
