@@ -242,19 +242,24 @@ fn codec_line(parser: &Parser) {
     let stream = common::pipelined();
     let mut storage = common::storage();
     let requests = common::PIPELINED_REQUESTS as u64;
-    let codec_batch = |n: u64| {
-        let mut inputs: Vec<_> = (0..n)
-            .map(|_| {
-                let codec = ServerCodec::new().with_persistent(true);
-                (codec, BytesMut::from(&stream[..]))
-            })
-            .collect();
-        let start = Instant::now();
-        for (codec, src) in &mut inputs {
-            black_box(common::drain(codec, src));
+    // The pipelined stream through a persistent codec, each packet read with `read`.
+    let reading = |read: fn(&uwsgi_codec::Packet) -> usize| {
+        let stream = &stream;
+        move |n: u64| {
+            let mut inputs: Vec<_> = (0..n)
+                .map(|_| {
+                    let codec = ServerCodec::new().with_persistent(true);
+                    (codec, BytesMut::from(&stream[..]))
+                })
+                .collect();
+            let start = Instant::now();
+            for (codec, src) in &mut inputs {
+                black_box(common::drain_reading(codec, src, read));
+            }
+            start.elapsed()
         }
-        start.elapsed()
     };
+    let codec_batch = reading(common::read_pairs);
     ratio(
         "server codec pipelined per request vs core parse+visit",
         Some(1.1),
@@ -271,6 +276,30 @@ fn codec_line(parser: &Parser) {
         requests,
         codec_batch,
         plain(|| common::parse_visit_indexed(parser, black_box(&stream))),
+    );
+
+    // What reading a decoded frame costs: not at all, twice, and through the borrowed view
+    // (which copies the index) instead of `Packet::pairs`, each against one read.
+    ratio(
+        "server codec per request, frames not read vs read once",
+        None,
+        requests,
+        reading(|packet| packet.as_bytes().len()),
+        reading(common::read_pairs),
+    );
+    ratio(
+        "server codec per request, frames read twice vs once",
+        None,
+        requests,
+        reading(|packet| common::read_pairs(packet) + common::read_pairs(packet)),
+        reading(common::read_pairs),
+    );
+    ratio(
+        "server codec per request, frames read through view() vs pairs()",
+        None,
+        requests,
+        reading(|packet| common::visit(&packet.view())),
+        reading(common::read_pairs),
     );
 
     // One request fed one byte per read, against the same request in one read.

@@ -314,12 +314,34 @@ pub(crate) fn floor_header(buf: &[u8]) -> usize {
     usize::from(buf[0]) + usize::from(u16::from_le_bytes([buf[1], buf[2]])) + usize::from(buf[3])
 }
 
-/// Decodes every frame in `src` with a server codec, visiting every pair of every packet as
-/// [`visit`] does: returns the sum of key and value lengths plus the frame count.
+/// Decodes every frame in `src` with a server codec, reading every pair of every packet
+/// through `Packet::pairs` as [`visit`] reads them: returns the sum of key and value lengths
+/// plus the frame count.
 #[cfg(feature = "codec")]
 pub(crate) fn drain(
     codec: &mut uwsgi_codec::codec::ServerCodec,
     src: &mut bytes::BytesMut,
+) -> usize {
+    drain_reading(codec, src, read_pairs)
+}
+
+/// Every pair of `packet` through `Packet::pairs`: the sum of key and value lengths.
+#[cfg(feature = "codec")]
+#[inline(always)]
+pub(crate) fn read_pairs(packet: &uwsgi_codec::Packet) -> usize {
+    packet
+        .pairs()
+        .map(|(key, value)| key.len() + value.len())
+        .sum()
+}
+
+/// [`drain`], reading each packet with `read`.
+#[cfg(feature = "codec")]
+#[inline(always)]
+pub(crate) fn drain_reading(
+    codec: &mut uwsgi_codec::codec::ServerCodec,
+    src: &mut bytes::BytesMut,
+    read: impl Fn(&uwsgi_codec::Packet) -> usize,
 ) -> usize {
     use tokio_util::codec::Decoder;
     use uwsgi_codec::codec::ServerFrame;
@@ -327,11 +349,7 @@ pub(crate) fn drain(
     let mut acc = 0;
     loop {
         match codec.decode(src) {
-            Ok(Some(ServerFrame::Packet(packet))) => {
-                for (key, value) in packet.pairs() {
-                    acc += key.len() + value.len();
-                }
-            }
+            Ok(Some(ServerFrame::Packet(packet))) => acc += read(&packet),
             Ok(Some(_)) => acc += 1,
             Ok(None) => return acc,
             Err(err) => panic!("bench input does not decode: {err}"),
