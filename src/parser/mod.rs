@@ -82,7 +82,7 @@ impl Parser {
     /// Refuses vars blocks with more than `max` pairs (`TooManyVars`); `None`, the default,
     /// sets no limit, because nginx sends one var per client header (rule L2).
     pub fn with_max_vars(mut self, max: Option<usize>) -> Self {
-        self.vars.max_vars = max;
+        self.vars = VarsRules::new(max, core::mem::take(&mut self.vars.magic));
         self
     }
 
@@ -101,7 +101,7 @@ impl Parser {
     /// Sets which `UWSGI_*` vars are accepted (rule M2); the default, [`MagicPolicy::Allow`],
     /// accepts them all.
     pub fn with_magic_policy(mut self, policy: MagicPolicy) -> Self {
-        self.vars.magic = policy;
+        self.vars = VarsRules::new(self.vars.max_vars, policy);
         self
     }
 

@@ -11,8 +11,8 @@ use crate::header::{HEADER_LEN, Header, MAX_DATASIZE};
 use crate::modifier::{BlockKind, Modifier1, PacketKind};
 use crate::packet::header_accessors;
 use crate::status::Status;
-use crate::triage::{REQUEST, SUSPECT};
-use crate::vars::{last_of_each, walk_into};
+use crate::triage::{REQUEST, SUSPECT, Triage};
+use crate::vars::{VarsRules, last_of_each, walk_into};
 
 /// An empty pair, to fill storage for [`Parser::parse_pairs`] with.
 pub const EMPTY_PAIR: Pair<'static> = (&[], &[]);
@@ -21,8 +21,13 @@ pub const EMPTY_PAIR: Pair<'static> = (&[], &[]);
 /// storage of this many pairs never refuses a packet for its pair count.
 pub const MAX_PAIRS: usize = MAX_DATASIZE / 5;
 
-/// The default parser, for [`PacketPairs::parse`].
+/// The default parser, for [`PacketPairs::parse`]'s packets off the common path.
 static DEFAULT: Parser = Parser::DEFAULT;
+
+/// The default settings that [`PacketPairs::parse`]'s common path reads, as constant references:
+/// their contents are known where the call is compiled, so the checks they decide fold away.
+const DEFAULT_TRIAGE: &Triage = &Parser::DEFAULT.triage;
+const DEFAULT_RULES: &VarsRules = &VarsRules::DEFAULT;
 
 /// A packet validated by [`Parser::parse_pairs`], its pairs in the caller's storage (`'s`),
 /// borrowing the packet's bytes (`'a`).
@@ -62,12 +67,16 @@ impl<'s, 'a> PacketPairs<'s, 'a> {
     /// # Errors
     ///
     /// As [`Parser::parse_pairs`].
-    #[inline]
+    #[inline(always)]
     pub fn parse(
         buf: &'a [u8],
         storage: &'s mut [Pair<'a>],
     ) -> Result<Status<PacketPairs<'s, 'a>>, Error> {
-        DEFAULT.parse_pairs(buf, storage)
+        // The default settings as constants: the limit and rules checks fold away.
+        if let Some((wire, header)) = whole_request(buf, DEFAULT_TRIAGE, u16::MAX) {
+            return request_pairs(wire, header, storage, DEFAULT_RULES);
+        }
+        DEFAULT.parse_pairs_general(buf, storage)
     }
 
     header_accessors!(wire);
@@ -195,26 +204,8 @@ impl Parser {
         buf: &'a [u8],
         storage: &'s mut [Pair<'a>],
     ) -> Result<Status<PacketPairs<'s, 'a>>, Error> {
-        // The common case in a few steps: a whole request packet, its first byte neither
-        // foreign nor unusual, within the size limit. Anything else takes the general path,
-        // which checks the same rules in full.
-        if let Some(&[modifier1, low, high, modifier2]) = buf.first_chunk::<4>() {
-            let datasize = u16::from_le_bytes([low, high]);
-            let request = self.triage.of(modifier1) & (REQUEST | SUSPECT) == REQUEST;
-            if let (true, Some((wire, _))) = (
-                request && datasize <= self.max_datasize,
-                buf.split_at_checked(HEADER_LEN + usize::from(datasize)),
-            ) {
-                let block = wire.get(HEADER_LEN..).unwrap_or_default();
-                let count = walk_into(block, &mut *storage, &self.vars)?;
-                let storage: &'s [Pair<'a>] = storage;
-                return Ok(Status::Complete(PacketPairs {
-                    wire,
-                    header: Header::new(Modifier1(modifier1), datasize, modifier2),
-                    kind: PacketKind::REQUEST,
-                    pairs: storage.get(..count).unwrap_or_default(),
-                }));
-            }
+        if let Some((wire, header)) = whole_request(buf, &self.triage, self.max_datasize) {
+            return request_pairs(wire, header, storage, &self.vars);
         }
         self.parse_pairs_general(buf, storage)
     }
@@ -248,4 +239,45 @@ impl Parser {
             pairs: storage.get(..count).unwrap_or_default(),
         }))
     }
+}
+
+/// The common case of [`Parser::parse_pairs`]: a whole request packet, its first byte neither
+/// foreign nor unusual, within the size limit; its wire bytes and header. `None` for anything
+/// else, which the general path checks in full. The settings come one by one, so that the
+/// default ones can be constants.
+#[inline(always)]
+fn whole_request<'a>(
+    buf: &'a [u8],
+    triage: &Triage,
+    max_datasize: u16,
+) -> Option<(&'a [u8], Header)> {
+    let &[modifier1, _, _, modifier2] = buf.first_chunk::<4>()?;
+    // The datasize read as one 2-byte chunk: from two separate bytes the compiler made two
+    // loads and a shift.
+    let (_, size) = buf.split_first()?;
+    let datasize = u16::from_le_bytes(*size.first_chunk::<2>()?);
+    if triage.of(modifier1) & (REQUEST | SUSPECT) != REQUEST || datasize > max_datasize {
+        return None;
+    }
+    let (wire, _) = buf.split_at_checked(HEADER_LEN + usize::from(datasize))?;
+    Some((wire, Header::new(Modifier1(modifier1), datasize, modifier2)))
+}
+
+/// A request that [`whole_request`] found, its vars walked into `storage`.
+#[inline(always)]
+fn request_pairs<'s, 'a>(
+    wire: &'a [u8],
+    header: Header,
+    storage: &'s mut [Pair<'a>],
+    rules: &VarsRules,
+) -> Result<Status<PacketPairs<'s, 'a>>, Error> {
+    let block = wire.get(HEADER_LEN..).unwrap_or_default();
+    let count = walk_into(block, &mut *storage, rules)?;
+    let storage: &'s [Pair<'a>] = storage;
+    Ok(Status::Complete(PacketPairs {
+        wire,
+        header,
+        kind: PacketKind::REQUEST,
+        pairs: storage.get(..count).unwrap_or_default(),
+    }))
 }

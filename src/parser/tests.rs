@@ -174,6 +174,25 @@ fn parse_pairs_applies_the_magic_policy() {
 }
 
 #[test]
+fn each_rule_setter_keeps_the_other_rule() {
+    // kv("UWSGI_FILE","/x") kv("A","1")
+    let wire = b"\x00\x16\x00\x00\x0a\x00UWSGI_FILE\x02\x00/x\x01\x00A\x01\x001";
+    let magic = Err(Error::MagicVar { offset: 4 });
+    let too_many = Err(Error::TooManyVars { max: 1, offset: 20 });
+    let refuse_then_limit = Parser::new()
+        .with_magic_policy(MagicPolicy::Refuse)
+        .with_max_vars(None);
+    assert_eq!(pairs_of(&refuse_then_limit, wire, 4), magic);
+    let limit_then_allow = Parser::new()
+        .with_max_vars(Some(1))
+        .with_magic_policy(MagicPolicy::Allow);
+    assert_eq!(pairs_of(&limit_then_allow, wire, 4), too_many);
+    // Both cleared again: the default rules, which pass any valid grammar.
+    let cleared = limit_then_allow.with_max_vars(None);
+    assert_eq!(pairs_of(&cleared, wire, 4).map(|p| p.len()), Ok(2));
+}
+
+#[test]
 fn parse_pairs_reads_other_kinds_without_pairs() {
     let parser = Parser::new();
     let mut storage = [EMPTY_PAIR; 4];

@@ -85,18 +85,27 @@ pub(crate) struct VarsRules {
     pub(crate) max_vars: Option<usize>,
     /// What to do with `UWSGI_*` keys (rule M2).
     pub(crate) magic: MagicPolicy,
+    /// Whether either rule can refuse a block whose grammar is valid: false for the defaults,
+    /// so that a walk tests one flag rather than both rules (set by [`new`](Self::new)).
+    checked: bool,
 }
 
 impl VarsRules {
-    pub(crate) const DEFAULT: VarsRules = VarsRules {
-        max_vars: None,
-        magic: MagicPolicy::Allow,
-    };
+    pub(crate) const DEFAULT: VarsRules = VarsRules::new(None, MagicPolicy::Allow);
+
+    pub(crate) const fn new(max_vars: Option<usize>, magic: MagicPolicy) -> VarsRules {
+        let checked = max_vars.is_some() || !matches!(magic, MagicPolicy::Allow);
+        VarsRules {
+            max_vars,
+            magic,
+            checked,
+        }
+    }
 
     /// Whether these are the default rules, which a valid grammar always passes.
     #[inline(always)]
     fn is_default(&self) -> bool {
-        self.max_vars.is_none() && matches!(self.magic, MagicPolicy::Allow)
+        !self.checked
     }
 
     /// Whether a block whose grammar is valid, of `count` pairs with these keys, passes the
@@ -118,10 +127,9 @@ pub(crate) fn walk_into<'a>(
     rules: &VarsRules,
 ) -> Result<usize, Error> {
     if let Some(count) = walk_pairs(block, out) {
-        if let Some(pairs) = out.get(..count) {
-            if rules.is_default() || rules.admit(count, pairs.iter().map(|&(key, _)| key)) {
-                return Ok(count);
-            }
+        let keys = || out.iter().take(count).map(|&(key, _)| key);
+        if rules.is_default() || rules.admit(count, keys()) {
+            return Ok(count);
         }
     }
     // A pair takes 5 bytes at least, so the walk wrote at most `len / 5` slots: wiped, so that

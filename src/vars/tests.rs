@@ -73,10 +73,7 @@ fn pairs_past_the_index_are_walked_and_read_in_order() {
 #[test]
 fn pair_limit_counts_the_first_excess_pair() {
     let block = [kv(b"A", b""), kv(b"B", b""), kv(b"C", b"")].concat();
-    let rules = |max| VarsRules {
-        max_vars: Some(max),
-        ..VarsRules::DEFAULT
-    };
+    let rules = |max| VarsRules::new(Some(max), MagicPolicy::Allow);
     assert_eq!(
         indexed_vars(&block, &rules(2)),
         Err(Error::TooManyVars { max: 2, offset: 14 })
@@ -84,10 +81,7 @@ fn pair_limit_counts_the_first_excess_pair() {
     assert_eq!(indexed_vars(&block, &rules(3)).map(|v| v.len()), Ok(3));
 }
 
-const REFUSE_MAGIC: VarsRules = VarsRules {
-    magic: MagicPolicy::Refuse,
-    ..VarsRules::DEFAULT
-};
+const REFUSE_MAGIC: VarsRules = VarsRules::new(None, MagicPolicy::Refuse);
 
 #[test]
 fn refused_magic_points_at_its_pair() {
