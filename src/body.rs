@@ -47,6 +47,7 @@ pub fn parse_length(value: &[u8], offset: usize) -> Result<u64, Error> {
 /// The body length given by the vars named by a key of `key_len` bytes, as (offset of the
 /// pair, value), by rules C1 to C3: none is 0, byte-identical repeats agree, any other repeat
 /// is `ConflictingContentLength` at the later pair.
+#[inline(always)]
 pub(crate) fn length_of<'a>(
     named: impl Iterator<Item = (usize, &'a [u8])>,
     key_len: usize,

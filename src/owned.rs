@@ -77,7 +77,7 @@ impl Packet {
         match self.kind.block {
             BlockKind::Vars => {
                 let key = self.kind.body.length_key().unwrap_or_default();
-                let mut named = Named::new(key.len());
+                let mut named = Named::new(key);
                 self.shape = Shape::Vars(Index::EMPTY);
                 if let Shape::Vars(index) = &mut self.shape {
                     index.validate_noting(block, rules, Some(&mut named))?;

@@ -258,6 +258,42 @@ fn case_21_conflicting_content_length_fails_the_codec() {
     }
 }
 
+/// Keys of `CONTENT_LENGTH`'s length and first byte, which the decoder's walk notes as
+/// candidates: any number of them, before or after the real one, frame the body as the
+/// packet's own `body_len` does.
+#[test]
+fn look_alike_keys_never_change_the_codec_framing() {
+    let look_alikes: Vec<[u8; 14]> = (b'A'..=b'F')
+        .map(|last| {
+            let mut key = *b"CONTENT_LENGTH";
+            key[13] = last;
+            key
+        })
+        .collect();
+    for decoys in 0..=look_alikes.len() {
+        for real_first in [false, true] {
+            let mut vars: Vec<(&[u8], &[u8])> = look_alikes[..decoys]
+                .iter()
+                .map(|k| (&k[..], &b"9"[..]))
+                .collect();
+            let at = if real_first { 0 } else { vars.len() };
+            vars.insert(at, (b"CONTENT_LENGTH", b"3"));
+            vars.push((b"REQUEST_METHOD", b"POST"));
+            let head = request(&vars);
+            let wire = [&head[..], b"abc"].concat();
+            let what = format!("{decoys} look-alikes, the real key first: {real_first}");
+            assert_eq!(owned_packet(&head).body_len(), Ok(3), "{what}");
+            let got = decode_all(&mut ServerCodec::new(), &wire);
+            let want = [
+                ServerFrame::Packet(owned_packet(&head)),
+                ServerFrame::Body(Bytes::from_static(b"abc")),
+                ServerFrame::End,
+            ];
+            assert_eq!(got, Ok(want.to_vec()), "{what}");
+        }
+    }
+}
+
 #[test]
 fn case_29_invalid_content_length_fails_the_codec_before_any_body_byte() {
     // `5abc`, the value starting at offset 84.

@@ -211,14 +211,14 @@ fn walk_block(
         *klen_slot = klen;
         *vlen_slot = vlen;
         if let Some(named) = named.as_deref_mut() {
-            named.note(klen, pos);
+            named.note(block, klen, pos);
         }
         count += 1;
         pos = next;
     }
     while let Some((klen, _, next)) = pair_lengths(block, pos) {
         if let Some(named) = named.as_deref_mut() {
-            named.note(klen, pos);
+            named.note(block, klen, pos);
         }
         count += 1;
         pos = next;
@@ -226,36 +226,40 @@ fn walk_block(
     (pos == block.len()).then_some(count)
 }
 
-/// How many pairs with a key of the length key's length [`Named`] places: a request has
-/// `CONTENT_LENGTH` and two other 14-byte keys that nginx sends (`REQUEST_METHOD`,
-/// `REQUEST_SCHEME`).
+/// How many pairs whose key could be the length key (its length, its first byte) [`Named`]
+/// places: a request has one `CONTENT_LENGTH`.
 const NAMED: usize = 4;
 
-/// Where the pairs whose key has the length of a given key start, noted by the validating
-/// walk, so that the value of that key (the body length) is read without a second pass.
+/// Where the pairs whose key could be a given key start (a key of its length and first byte),
+/// noted by the validating walk, so that the value of that key (the body length) is read
+/// without a second pass. The first byte tells the other 14-byte keys that nginx sends
+/// (`REQUEST_METHOD`, `REQUEST_SCHEME`) from `CONTENT_LENGTH` during the walk.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Named {
     key_len: usize,
-    /// Pairs whose key has that length; past [`NAMED`], only counted.
+    first: Option<u8>,
+    /// Pairs whose key could be the key; past [`NAMED`], only counted.
     count: usize,
     at: [usize; NAMED],
 }
 
 impl Named {
-    /// Notes nothing yet, for a key of `key_len` bytes.
+    /// Notes nothing yet, for `key`.
     #[inline(always)]
     #[cfg(feature = "codec")]
-    pub(crate) fn new(key_len: usize) -> Named {
+    pub(crate) fn new(key: &[u8]) -> Named {
         Named {
-            key_len,
+            key_len: key.len(),
+            first: key.first().copied(),
             count: 0,
             at: [0; NAMED],
         }
     }
 
+    /// Notes the pair at `pos` of the `block` being walked, whose key is `klen` bytes long.
     #[inline(always)]
-    fn note(&mut self, klen: u16, pos: usize) {
-        if usize::from(klen) == self.key_len {
+    fn note(&mut self, block: &[u8], klen: u16, pos: usize) {
+        if usize::from(klen) == self.key_len && block.get(pos + 2).copied() == self.first {
             if let Some(slot) = self.at.get_mut(self.count) {
                 *slot = pos;
             }
@@ -277,10 +281,7 @@ impl Named {
         let klen = self.key_len;
         Some(at.iter().filter_map(move |&pos| {
             let (head, rest) = block.get(pos..)?.split_at_checked(klen + 4)?;
-            // The first byte tells the other keys of that length apart without a compare
-            // call (`REQUEST_METHOD` and `REQUEST_SCHEME` from `CONTENT_LENGTH`).
-            let candidate = head.get(2..klen + 2)?;
-            if candidate.first() != key.first() || candidate != key {
+            if head.get(2..klen + 2)? != key {
                 return None;
             }
             let vlen = u16::from_le_bytes(*head.last_chunk::<2>()?);
