@@ -82,7 +82,7 @@ impl Parser {
     /// Refuses vars blocks with more than `max` pairs (`TooManyVars`); `None`, the default,
     /// sets no limit, because nginx sends one var per client header (rule L2).
     pub fn with_max_vars(mut self, max: Option<usize>) -> Self {
-        self.vars = VarsRules::new(max, core::mem::take(&mut self.vars.magic));
+        self.vars = core::mem::take(&mut self.vars).with_max_vars(max);
         self
     }
 
@@ -101,7 +101,7 @@ impl Parser {
     /// Sets which `UWSGI_*` vars are accepted (rule M2); the default, [`MagicPolicy::Allow`],
     /// accepts them all.
     pub fn with_magic_policy(mut self, policy: MagicPolicy) -> Self {
-        self.vars = VarsRules::new(self.vars.max_vars, policy);
+        self.vars = core::mem::take(&mut self.vars).with_magic(policy);
         self
     }
 
@@ -148,7 +148,7 @@ impl Parser {
 
     /// The pair limit in force (`None`: no limit).
     pub fn max_vars(&self) -> Option<usize> {
-        self.vars.max_vars
+        self.vars.max_vars()
     }
 
     /// Whether the foreign-protocol check is on.
@@ -158,7 +158,7 @@ impl Parser {
 
     /// The magic-var policy in force.
     pub fn magic_policy(&self) -> &MagicPolicy {
-        &self.vars.magic
+        self.vars.magic()
     }
 
     /// The direction packets are read in.

@@ -82,9 +82,9 @@ impl Index {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct VarsRules {
     /// The most pairs accepted; `None` for no limit (the default, rule L2).
-    pub(crate) max_vars: Option<usize>,
+    max_vars: Option<usize>,
     /// What to do with `UWSGI_*` keys (rule M2).
-    pub(crate) magic: MagicPolicy,
+    magic: MagicPolicy,
     /// Whether either rule can refuse a block whose grammar is valid: false for the defaults,
     /// so that a walk tests one flag rather than both rules (set by [`new`](Self::new)).
     checked: bool,
@@ -93,6 +93,8 @@ pub(crate) struct VarsRules {
 impl VarsRules {
     pub(crate) const DEFAULT: VarsRules = VarsRules::new(None, MagicPolicy::Allow);
 
+    /// Rules with this pair limit and magic policy. The fields are private, and every way to
+    /// change them goes through here, so `checked` always agrees with the two rules.
     pub(crate) const fn new(max_vars: Option<usize>, magic: MagicPolicy) -> VarsRules {
         let checked = max_vars.is_some() || !matches!(magic, MagicPolicy::Allow);
         VarsRules {
@@ -100,6 +102,26 @@ impl VarsRules {
             magic,
             checked,
         }
+    }
+
+    /// The pair limit.
+    pub(crate) fn max_vars(&self) -> Option<usize> {
+        self.max_vars
+    }
+
+    /// The magic policy.
+    pub(crate) fn magic(&self) -> &MagicPolicy {
+        &self.magic
+    }
+
+    /// Rules with another pair limit.
+    pub(crate) fn with_max_vars(self, max_vars: Option<usize>) -> VarsRules {
+        VarsRules::new(max_vars, self.magic)
+    }
+
+    /// Rules with another magic policy.
+    pub(crate) fn with_magic(self, magic: MagicPolicy) -> VarsRules {
+        VarsRules::new(self.max_vars, magic)
     }
 
     /// Whether these are the default rules, which a valid grammar always passes.
