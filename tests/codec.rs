@@ -259,8 +259,8 @@ fn case_21_conflicting_content_length_fails_the_codec() {
 }
 
 /// Keys of `CONTENT_LENGTH`'s length and first byte, which the decoder's walk notes as
-/// candidates: any number of them, before or after the real one, frame the body as the
-/// packet's own `body_len` does.
+/// candidates: any number of them, before or after the real one, inside or past the walk's
+/// 32-pair index, frame the body as the packet's own `body_len` does.
 #[test]
 fn look_alike_keys_never_change_the_codec_framing() {
     let look_alikes: Vec<[u8; 14]> = (b'A'..=b'F')
@@ -270,18 +270,21 @@ fn look_alike_keys_never_change_the_codec_framing() {
             key
         })
         .collect();
+    let fillers: Vec<[u8; 3]> = (0..32)
+        .map(|i| [b'F', b'0' + i / 10, b'0' + i % 10])
+        .collect();
     for decoys in 0..=look_alikes.len() {
-        for real_first in [false, true] {
-            let mut vars: Vec<(&[u8], &[u8])> = look_alikes[..decoys]
-                .iter()
-                .map(|k| (&k[..], &b"9"[..]))
-                .collect();
-            let at = if real_first { 0 } else { vars.len() };
+        for (real_first, filled) in [(false, false), (true, false), (false, true), (true, true)] {
+            let filler = if filled { &fillers[..] } else { &[] };
+            let mut vars: Vec<(&[u8], &[u8])> = filler.iter().map(|k| (&k[..], &b""[..])).collect();
+            vars.extend(look_alikes[..decoys].iter().map(|k| (&k[..], &b"9"[..])));
+            let at = if real_first { filler.len() } else { vars.len() };
             vars.insert(at, (b"CONTENT_LENGTH", b"3"));
             vars.push((b"REQUEST_METHOD", b"POST"));
             let head = request(&vars);
             let wire = [&head[..], b"abc"].concat();
-            let what = format!("{decoys} look-alikes, the real key first: {real_first}");
+            let what =
+                format!("{decoys} look-alikes, real key first {real_first}, filled {filled}");
             assert_eq!(owned_packet(&head).body_len(), Ok(3), "{what}");
             let got = decode_all(&mut ServerCodec::new(), &wire);
             let want = [

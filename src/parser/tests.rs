@@ -187,7 +187,7 @@ fn each_rule_setter_keeps_the_other_rule() {
         .with_max_vars(Some(1))
         .with_magic_policy(MagicPolicy::Allow);
     assert_eq!(pairs_of(&limit_then_allow, wire, 4), too_many);
-    // Both cleared again: the default rules, which pass any valid grammar.
+    // Both cleared again: neither rule refuses the block.
     let cleared = limit_then_allow.with_max_vars(None);
     assert_eq!(pairs_of(&cleared, wire, 4).map(|p| p.len()), Ok(2));
 }

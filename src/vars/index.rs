@@ -39,8 +39,9 @@ impl Index {
         self.validate_noting(block, rules, None)
     }
 
-    /// As [`validate`](Self::validate), noting in `named` where the pairs whose key has its
-    /// length are: the decoder's walk, which learns the body length on the way.
+    /// As [`validate`](Self::validate), noting in `named` where the pairs whose key could be
+    /// its key are (that key's length and first byte): the decoder's walk, which learns the
+    /// body length on the way.
     #[inline(always)]
     pub(crate) fn validate_noting(
         &mut self,
@@ -289,7 +290,8 @@ impl Named {
         }
     }
 
-    /// The pairs of the validated `block` named `key` (whose length this noted), as
+    /// The pairs of the validated `block` named `key` (whose length and first byte this
+    /// noted), as
     /// (offset of the pair from the header's first byte, value), or `None` if there were
     /// more candidates than noted.
     #[inline]
