@@ -251,16 +251,16 @@ fn whole_request<'a>(
     triage: &Triage,
     max_datasize: u16,
 ) -> Option<(&'a [u8], Header)> {
-    let &[modifier1, _, _, modifier2] = buf.first_chunk::<4>()?;
-    // The datasize read as one 2-byte chunk: from two separate bytes the compiler made two
-    // loads and a shift.
-    let (_, size) = buf.split_first()?;
-    let datasize = u16::from_le_bytes(*size.first_chunk::<2>()?);
-    if triage.of(modifier1) & (REQUEST | SUSPECT) != REQUEST || datasize > max_datasize {
+    let Status::Complete(header) = Header::parse(buf) else {
+        return None;
+    };
+    if triage.of(header.modifier1.0) & (REQUEST | SUSPECT) != REQUEST
+        || header.datasize > max_datasize
+    {
         return None;
     }
-    let (wire, _) = buf.split_at_checked(HEADER_LEN + usize::from(datasize))?;
-    Some((wire, Header::new(Modifier1(modifier1), datasize, modifier2)))
+    let (wire, _) = buf.split_at_checked(header.packet_len())?;
+    Some((wire, header))
 }
 
 /// A request that [`whole_request`] found, its vars walked into `storage`.
