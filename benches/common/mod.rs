@@ -184,25 +184,26 @@ pub(crate) fn parse<'a>(parser: &Parser, buf: &'a [u8]) -> PacketRef<'a> {
 /// The crate's parse + validation of every packet in `buf`: returns the pair count.
 #[inline(never)]
 pub(crate) fn parse_only(parser: &Parser, buf: &[u8]) -> usize {
-    let mut acc = 0;
-    let mut rest = buf;
-    while !rest.is_empty() {
-        let packet = parse(parser, rest);
-        acc += packet.vars().map_or(0, |vars| vars.len());
-        rest = &rest[packet.wire_len()..];
-    }
-    acc
+    each_packet(parser, buf, |packet| {
+        packet.vars().map_or(0, |vars| vars.len())
+    })
 }
 
 /// [`parse_visit`] through `PacketRef` (the walk that indexes the first 32 pairs, which the
 /// codec's frames carry too), then every pair through its index.
 #[inline(never)]
 pub(crate) fn parse_visit_indexed(parser: &Parser, buf: &[u8]) -> usize {
+    each_packet(parser, buf, visit)
+}
+
+/// Every packet in `buf` through `PacketRef` parsing, then `read`: the sum of what it returns.
+#[inline(always)]
+fn each_packet(parser: &Parser, buf: &[u8], read: impl Fn(&PacketRef<'_>) -> usize) -> usize {
     let mut acc = 0;
     let mut rest = buf;
     while !rest.is_empty() {
         let packet = parse(parser, rest);
-        acc += visit(&packet);
+        acc += read(&packet);
         rest = &rest[packet.wire_len()..];
     }
     acc
