@@ -34,11 +34,11 @@ use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use uwsgi_codec::codec::RpcReply;
 use uwsgi_codec::{
-    Block, BlockKind, BodyFraming, Direction, Error, Field, Header, MagicPolicy, PacketBuilder,
+    Block, BlockKind, BodyFraming, Direction, Error, Header, MagicPolicy, PacketBuilder,
     PacketKind, Pair, Parser, Status,
 };
-use uwsgi_codec_fuzz::check_parse_pairs;
 use uwsgi_codec_fuzz::reference::{self, Build, Fault, Magic, Piece};
+use uwsgi_codec_fuzz::{check_parse_pairs, fault};
 
 /// Bytes of a key, value or item: the pattern itself, or the pattern (or `x`) repeated to a
 /// length: short, any u16, or right at the 16-bit edge (65530..=65541).
@@ -346,7 +346,7 @@ fn check_custom(custom: &Custom) {
             wire
         }
         (Err(err), Err(faults)) => {
-            let fault = fault(err);
+            let fault = fault(err, "the encoder");
             assert!(faults.contains(&fault), "builder {err:?}, model {faults:?}");
             if let (Error::MagicVar { offset }, Some(pairs)) = (err, &all_vars) {
                 check_magic_on_decode(custom, pairs, *offset);
@@ -497,7 +497,7 @@ fn compare(got: Result<Vec<u8>, Error>, want: Result<Vec<u8>, Vec<Fault>>) {
         (Ok(a), Ok(b)) => assert_eq!(a, b, "the builder's bytes differ from the model's"),
         (Err(err), Err(faults)) => {
             assert!(
-                faults.contains(&fault(err)),
+                faults.contains(&fault(err, "the encoder")),
                 "builder {err:?}, model {faults:?}"
             )
         }
@@ -641,37 +641,4 @@ fn model_pairs(wire: &[u8]) -> Vec<(&[u8], &[u8])> {
 
 fn model_items(wire: &[u8]) -> Vec<&[u8]> {
     reference::array(&wire[4..]).expect("vars and items make an array")
-}
-
-/// The crate's encoding error in the model's terms.
-fn fault(err: &Error) -> Fault {
-    let field = |f: Field| match f {
-        Field::Key => reference::Field::Key,
-        Field::Value => reference::Field::Value,
-        Field::Item => reference::Field::Item,
-        Field::Block => reference::Field::Block,
-    };
-    match *err {
-        Error::EmptyKey { offset } => Fault::EmptyKey { offset },
-        Error::LengthOverflow { field: f, len } => Fault::LengthOverflow {
-            field: field(f),
-            len,
-        },
-        Error::TooLarge { len, max } => Fault::TooLarge { len, max },
-        Error::MagicVar { offset } => Fault::MagicVar { offset },
-        Error::InvalidContentLength { offset, reason } => Fault::InvalidContentLength {
-            offset,
-            not_digit: reason == uwsgi_codec::ContentLengthFault::NotDigit,
-        },
-        Error::ConflictingContentLength {
-            first,
-            second,
-            offset,
-        } => Fault::ConflictingContentLength {
-            first,
-            second,
-            offset,
-        },
-        ref other => panic!("the encoder returned {other:?}"),
-    }
 }

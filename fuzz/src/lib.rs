@@ -263,23 +263,75 @@ pub fn check_vars(vars: &Vars<'_>, block: &[u8], pairs: &[Pair<'_>]) {
     // C1–C3 for CONTENT_LENGTH and the cache's `size`, against the reference model.
     let model = |key: &[u8]| reference::length_of(pairs, key);
     assert_eq!(
-        vars.content_length().map_err(|e| fault(&e)),
+        vars.content_length()
+            .map_err(|e| fault(&e, "a body length")),
         model(b"CONTENT_LENGTH")
     );
     assert_eq!(
-        vars.length_var(b"size").map_err(|e| fault(&e)),
+        vars.length_var(b"size")
+            .map_err(|e| fault(&e, "a body length")),
         model(b"size")
     );
 }
 
-/// The crate's body-length error in the model's terms.
-fn fault(err: &uwsgi_codec::Error) -> reference::Fault {
-    use reference::Fault;
-    use uwsgi_codec::Error;
+/// The crate's error in the model's terms. `who` names what returned it, for the panic on an
+/// error the model has no row for: every target compares the mapped fault with the model's, so
+/// a variant that cannot occur where it came from fails that comparison.
+pub fn fault(err: &uwsgi_codec::Error, who: &str) -> reference::Fault {
+    use reference::{Fault, Foreign};
+    use uwsgi_codec::{ContentLengthFault, Error, Field, ForeignProtocol};
+    let field = |f: Field| match f {
+        Field::Key => reference::Field::Key,
+        Field::Value => reference::Field::Value,
+        Field::Item => reference::Field::Item,
+        Field::Block => reference::Field::Block,
+    };
     match *err {
+        Error::ForeignProtocol {
+            protocol,
+            modifier1,
+            datasize,
+        } => Fault::Foreign {
+            protocol: match protocol {
+                ForeignProtocol::HttpRequest => Foreign::HttpRequest,
+                ForeignProtocol::Http2 => Foreign::Http2,
+                ForeignProtocol::ProxyV1 => Foreign::ProxyV1,
+                ForeignProtocol::ProxyV2 => Foreign::ProxyV2,
+                ForeignProtocol::Tls => Foreign::Tls,
+                ForeignProtocol::Ssh => Foreign::Ssh,
+                ForeignProtocol::FastCgi => Foreign::FastCgi,
+                ForeignProtocol::Scgi => Foreign::Scgi,
+                ForeignProtocol::HttpResponse => Foreign::HttpResponse,
+                ForeignProtocol::Custom(p) => Foreign::Custom(p),
+                other => panic!("{who} returned an unknown foreign protocol {other:?}"),
+            },
+            modifier1,
+            datasize,
+        },
+        Error::TooLarge { len, max } => Fault::TooLarge { len, max },
+        Error::TruncatedLength { field: f, offset } => Fault::TruncatedLength {
+            field: field(f),
+            offset,
+        },
+        Error::Overrun {
+            field: f,
+            offset,
+            len,
+            available,
+        } => Fault::Overrun {
+            field: field(f),
+            offset,
+            len,
+            available,
+        },
+        Error::EmptyKey { offset } => Fault::EmptyKey { offset },
+        Error::TooManyVars { max, offset } => Fault::TooManyVars { max, offset },
+        Error::MagicVar { offset } => Fault::MagicVar { offset },
+        Error::UnexpectedEof { offset, needed } => Fault::UnexpectedEof { offset, needed },
+        Error::DatagramLength { datasize, len } => Fault::DatagramLength { datasize, len },
         Error::InvalidContentLength { offset, reason } => Fault::InvalidContentLength {
             offset,
-            not_digit: reason == uwsgi_codec::ContentLengthFault::NotDigit,
+            not_digit: reason == ContentLengthFault::NotDigit,
         },
         Error::ConflictingContentLength {
             first,
@@ -290,7 +342,11 @@ fn fault(err: &uwsgi_codec::Error) -> reference::Fault {
             second,
             offset,
         },
-        ref other => panic!("a body length cannot fail with {other:?}"),
+        Error::LengthOverflow { field: f, len } => Fault::LengthOverflow {
+            field: field(f),
+            len,
+        },
+        ref other => panic!("{who} returned {other:?}"),
     }
 }
 
