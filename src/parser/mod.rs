@@ -3,9 +3,11 @@
 
 use alloc::vec::Vec;
 use bytes::Bytes;
+use core::fmt;
 
 use crate::array::Array;
 use crate::error::Error;
+use crate::escape::Escaped;
 use crate::header::{HEADER_LEN, Header};
 use crate::magic::MagicPolicy;
 use crate::modifier::{BlockKind, Direction, Modifier1, PacketKind};
@@ -34,7 +36,7 @@ use crate::vars::{Vars, VarsRules};
 /// let err = parser.parse(&[0x00, 0x01, 0x10, 0x00]).unwrap_err(); // datasize 4097
 /// assert_eq!(err, Error::TooLarge { len: 4097, max: 4096 });
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Parser {
     max_datasize: u16,
     foreign_check: bool,
@@ -45,6 +47,23 @@ pub struct Parser {
     kind_fn: Option<fn(&Header, Direction) -> PacketKind>,
     /// What each modifier1 means under these settings, rebuilt by every setter it depends on.
     triage: Triage,
+}
+
+/// The settings as their setters name them; the triage table and the rules' flag are derived
+/// from these, so they are left out.
+impl fmt::Debug for Parser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let patterns: Vec<Escaped<'_>> = self.foreign_patterns.iter().map(|p| Escaped(p)).collect();
+        f.debug_struct("Parser")
+            .field("max_datasize", &self.max_datasize)
+            .field("max_vars", &self.vars.max_vars())
+            .field("foreign_check", &self.foreign_check)
+            .field("foreign_patterns", &patterns)
+            .field("magic_policy", self.vars.magic())
+            .field("direction", &self.direction)
+            .field("custom_kind_fn", &self.kind_fn.is_some())
+            .finish()
+    }
 }
 
 impl Default for Parser {

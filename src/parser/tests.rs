@@ -259,3 +259,26 @@ fn parse_pairs_leaves_no_pair_of_a_refused_block_in_storage() {
     );
     assert_eq!(storage, [EMPTY_PAIR; 4]);
 }
+
+#[test]
+fn debug_shows_the_settings_as_set() {
+    use alloc::format;
+    assert_eq!(
+        format!("{:?}", Parser::new()),
+        "Parser { max_datasize: 65535, max_vars: None, foreign_check: true, foreign_patterns: [], \
+         magic_policy: Allow, direction: Request, custom_kind_fn: false }"
+    );
+    let parser = Parser::new()
+        .with_max_datasize(4096)
+        .with_max_vars(Some(64))
+        .with_foreign_pattern(*b"PR\x00P")
+        .with_magic_policy(MagicPolicy::Refuse)
+        .with_direction(Direction::Reply)
+        .with_kind_fn(|_, _| PacketKind::REQUEST);
+    assert_eq!(
+        format!("{parser:?}"),
+        "Parser { max_datasize: 4096, max_vars: Some(64), foreign_check: true, \
+         foreign_patterns: [\"PR\\u{0}P\"], magic_policy: Refuse, direction: Reply, \
+         custom_kind_fn: true }"
+    );
+}
