@@ -2,11 +2,14 @@
 //! vars block into storage the caller keeps, as httparse fills its headers, so reading the
 //! pairs afterwards is reading a slice ([`PacketPairs`]).
 
+use core::fmt;
+
 use super::Parser;
 use crate::array::Array;
 use crate::body::length_of;
 use crate::builder::Pair;
 use crate::error::Error;
+use crate::escape::Escaped;
 use crate::header::{HEADER_LEN, Header, MAX_DATASIZE};
 use crate::modifier::{BlockKind, Modifier1, PacketKind};
 use crate::packet::header_accessors;
@@ -52,7 +55,7 @@ const DEFAULT_RULES: &VarsRules = &VarsRules::DEFAULT;
 /// assert_eq!(packet.body_len()?, 0);
 /// # Ok::<(), uwsgi_codec::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PacketPairs<'s, 'a> {
     wire: &'a [u8],
     header: Header,
@@ -280,4 +283,29 @@ fn request_pairs<'s, 'a>(
         kind: PacketKind::REQUEST,
         pairs: storage.get(..count).unwrap_or_default(),
     }))
+}
+
+/// As [`PacketRef`](crate::PacketRef) prints: the header, the kind, and the pairs as escaped
+/// text (the block's bytes, escaped, when it is not a vars block).
+impl fmt::Debug for PacketPairs<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("PacketPairs");
+        out.field("header", &self.header).field("kind", &self.kind);
+        if self.kind.block == BlockKind::Vars {
+            let pairs = self.pairs.iter().map(|&(k, v)| (Escaped(k), Escaped(v)));
+            out.field("pairs", &DebugList(pairs));
+        } else {
+            out.field("block", &Escaped(self.block_bytes()));
+        }
+        out.finish()
+    }
+}
+
+/// Prints the items of a cloneable iterator as a list, without collecting them.
+struct DebugList<I>(I);
+
+impl<I: Iterator<Item = T> + Clone, T: fmt::Debug> fmt::Debug for DebugList<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.clone()).finish()
+    }
 }

@@ -282,3 +282,25 @@ fn debug_shows_the_settings_as_set() {
          custom_kind_fn: true }"
     );
 }
+
+#[test]
+fn packet_pairs_debug_prints_pairs_as_text() {
+    use alloc::format;
+    let mut storage = [EMPTY_PAIR; 4];
+    let wire = b"\x00\x0c\x00\x00\x03\x00FOO\x05\x00b\xffr\n!";
+    let Ok(Status::Complete(packet)) = Parser::new().parse_pairs(wire, &mut storage) else {
+        panic!("a whole request")
+    };
+    assert_eq!(
+        format!("{packet:?}"),
+        "PacketPairs { header: Header { modifier1: Modifier1(0), datasize: 12, modifier2: 0 }, \
+         kind: PacketKind { block: Vars, body: ContentLength }, pairs: [(\"FOO\", \"b\\xffr\\n!\")] }"
+    );
+    // An RPC call's block is an array: its bytes, escaped.
+    let wire = b"\xad\x05\x00\x00\x03\x00add";
+    let Ok(Status::Complete(packet)) = Parser::new().parse_pairs(wire, &mut storage) else {
+        panic!("a whole RPC call")
+    };
+    let text = format!("{packet:?}");
+    assert!(text.ends_with("block: \"\\u{3}\\u{0}add\" }"), "{text}");
+}
