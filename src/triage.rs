@@ -9,6 +9,9 @@ use crate::sniff::STARTS_A_PATTERN;
 pub(crate) const SUSPECT: u8 = 1;
 /// The packet is a request family, vars then a `CONTENT_LENGTH` body (PROTOCOL.md §3).
 pub(crate) const REQUEST: u8 = 2;
+/// A request family whose header cannot be a foreign preamble (`REQUEST` without `SUSPECT`):
+/// the one bit the fast path tests.
+pub(crate) const PLAIN_REQUEST: u8 = 4;
 
 /// Which foreign preambles a parser looks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +73,9 @@ impl Triage {
             }
             if requests && !listed {
                 flags |= REQUEST;
+                if !suspect {
+                    flags |= PLAIN_REQUEST;
+                }
             }
             table[m1] = flags;
             m1 += 1;
@@ -85,5 +91,34 @@ impl Triage {
             .get(usize::from(modifier1))
             .copied()
             .unwrap_or(SUSPECT)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path's one bit says exactly what the two flags say together, in every table.
+    #[test]
+    fn plain_request_is_request_and_not_suspect() {
+        for foreign in [Foreign::Off, Foreign::Builtin, Foreign::Custom] {
+            for requests in [false, true] {
+                let table = Triage::new(foreign, requests);
+                for m1 in 0..=u8::MAX {
+                    let flags = table.of(m1);
+                    assert_eq!(
+                        flags & PLAIN_REQUEST != 0,
+                        flags & (REQUEST | SUSPECT) == REQUEST,
+                        "{foreign:?} requests={requests} modifier1={m1}"
+                    );
+                }
+            }
+        }
+        // Both kinds of header occur in the default table: a plain request (0) and a request
+        // family that can start a foreign preamble (`G` of `GET `).
+        let default = Triage::new(Foreign::Builtin, true);
+        assert_ne!(default.of(0) & PLAIN_REQUEST, 0);
+        assert_eq!(default.of(b'G') & PLAIN_REQUEST, 0);
+        assert_ne!(default.of(b'G') & REQUEST, 0);
     }
 }

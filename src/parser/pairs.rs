@@ -14,7 +14,7 @@ use crate::header::{HEADER_LEN, Header, MAX_DATASIZE};
 use crate::modifier::{BlockKind, Modifier1, PacketKind};
 use crate::packet::header_accessors;
 use crate::status::Status;
-use crate::triage::{REQUEST, SUSPECT, Triage};
+use crate::triage::{PLAIN_REQUEST, Triage};
 use crate::vars::{VarsRules, last_of_each, walk_into};
 
 /// An empty pair, to fill storage for [`Parser::parse_pairs`] with.
@@ -257,9 +257,7 @@ fn whole_request<'a>(
     let Status::Complete(header) = Header::parse(buf) else {
         return None;
     };
-    if triage.of(header.modifier1.0) & (REQUEST | SUSPECT) != REQUEST
-        || header.datasize > max_datasize
-    {
+    if triage.of(header.modifier1.0) & PLAIN_REQUEST == 0 || header.datasize > max_datasize {
         return None;
     }
     let (wire, _) = buf.split_at_checked(header.packet_len())?;
