@@ -49,8 +49,8 @@ pub struct Parser {
     triage: Triage,
 }
 
-/// The settings as their setters name them; the triage table and the rules' flag are derived
-/// from these, so they are left out.
+/// The settings as set (`custom_kind_fn`: whether [`with_kind_fn`](Parser::with_kind_fn) was
+/// called); the modifier table and the rules' flag are derived from them, so they are left out.
 impl fmt::Debug for Parser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let patterns: Vec<Escaped<'_>> = self.foreign_patterns.iter().map(|p| Escaped(p)).collect();

@@ -283,18 +283,20 @@ fn request_pairs<'s, 'a>(
     }))
 }
 
-/// As [`PacketRef`](crate::PacketRef) prints: the header, the kind, and the pairs as escaped
-/// text (the block's bytes, escaped, when it is not a vars block).
+/// The header, the kind, then the block as it is read: the pairs as escaped text, as
+/// [`PacketRef`](crate::PacketRef) prints them; an array's items; other bytes, escaped.
 impl fmt::Debug for PacketPairs<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("PacketPairs");
         out.field("header", &self.header).field("kind", &self.kind);
-        if self.kind.block == BlockKind::Vars {
-            let pairs = self.pairs.iter().map(|&(k, v)| (Escaped(k), Escaped(v)));
-            out.field("pairs", &DebugList(pairs));
-        } else {
-            out.field("block", &Escaped(self.block_bytes()));
-        }
+        match (self.kind.block, self.array()) {
+            (BlockKind::Vars, _) => {
+                let pairs = self.pairs.iter().map(|&(k, v)| (Escaped(k), Escaped(v)));
+                out.field("pairs", &DebugList(pairs))
+            }
+            (_, Some(array)) => out.field("array", &array),
+            _ => out.field("raw", &Escaped(self.block_bytes())),
+        };
         out.finish()
     }
 }

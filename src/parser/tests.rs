@@ -296,11 +296,19 @@ fn packet_pairs_debug_prints_pairs_as_text() {
         "PacketPairs { header: Header { modifier1: Modifier1(0), datasize: 12, modifier2: 0 }, \
          kind: PacketKind { block: Vars, body: ContentLength }, pairs: [(\"FOO\", \"b\\xffr\\n!\")] }"
     );
-    // An RPC call's block is an array: its bytes, escaped.
+    // An RPC call's block is an array: its items.
     let wire = b"\xad\x05\x00\x00\x03\x00add";
     let Ok(Status::Complete(packet)) = Parser::new().parse_pairs(wire, &mut storage) else {
         panic!("a whole RPC call")
     };
     let text = format!("{packet:?}");
-    assert!(text.ends_with("block: \"\\u{3}\\u{0}add\" }"), "{text}");
+    assert!(text.ends_with("array: [\"add\"] }"), "{text}");
+    // A reply's raw block: its bytes, escaped.
+    let parser = Parser::new().with_direction(Direction::Reply);
+    let wire = b"\x05\x04\x00\x00a\x00\xffc";
+    let Ok(Status::Complete(packet)) = parser.parse_pairs(wire, &mut storage) else {
+        panic!("a whole reply")
+    };
+    let text = format!("{packet:?}");
+    assert!(text.ends_with("raw: \"a\\u{0}\\xffc\" }"), "{text}");
 }
