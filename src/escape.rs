@@ -33,6 +33,16 @@ impl core::fmt::Display for Escaped<'_> {
     }
 }
 
+/// Prints the items of a cloneable iterator as a list, without collecting them: a `Debug`
+/// field made of escaped bytes.
+pub(crate) struct DebugList<I>(pub(crate) I);
+
+impl<I: Iterator<Item = T> + Clone, T: core::fmt::Debug> core::fmt::Debug for DebugList<I> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.0.clone()).finish()
+    }
+}
+
 impl core::fmt::Debug for Escaped<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "\"{self}\"")

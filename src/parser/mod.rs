@@ -7,7 +7,7 @@ use core::fmt;
 
 use crate::array::Array;
 use crate::error::Error;
-use crate::escape::Escaped;
+use crate::escape::{DebugList, Escaped};
 use crate::header::{HEADER_LEN, Header};
 use crate::magic::MagicPolicy;
 use crate::modifier::{BlockKind, Direction, Modifier1, PacketKind};
@@ -53,7 +53,7 @@ pub struct Parser {
 /// called); the modifier table and the rules' flag are derived from them, so they are left out.
 impl fmt::Debug for Parser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let patterns: Vec<Escaped<'_>> = self.foreign_patterns.iter().map(|p| Escaped(p)).collect();
+        let patterns = DebugList(self.foreign_patterns.iter().map(|p| Escaped(p)));
         f.debug_struct("Parser")
             .field("max_datasize", &self.max_datasize)
             .field("max_vars", &self.vars.max_vars())

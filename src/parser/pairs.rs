@@ -9,7 +9,7 @@ use crate::array::Array;
 use crate::body::length_of;
 use crate::builder::Pair;
 use crate::error::Error;
-use crate::escape::Escaped;
+use crate::escape::{DebugList, Escaped};
 use crate::header::{HEADER_LEN, Header, MAX_DATASIZE};
 use crate::modifier::{BlockKind, Modifier1, PacketKind};
 use crate::packet::header_accessors;
@@ -298,14 +298,5 @@ impl fmt::Debug for PacketPairs<'_, '_> {
             _ => out.field("raw", &Escaped(self.block_bytes())),
         };
         out.finish()
-    }
-}
-
-/// Prints the items of a cloneable iterator as a list, without collecting them.
-struct DebugList<I>(I);
-
-impl<I: Iterator<Item = T> + Clone, T: fmt::Debug> fmt::Debug for DebugList<I> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.clone()).finish()
     }
 }

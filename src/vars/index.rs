@@ -172,7 +172,7 @@ fn walk_pairs<'a>(block: &'a [u8], out: &mut [Pair<'a>]) -> Option<usize> {
     let mut rest = block;
     let mut count = 0;
     // Driven by the block rather than by the slots: a loop over the slots made the compiler
-    // work out their number up front, 8 to 10 instructions a packet that a health check feels.
+    // work out their number up front, 8 to 11 instructions a packet that a health check feels.
     while let Some(&klen) = rest.first_chunk::<2>() {
         let slot = out.get_mut(count)?;
         let klen = usize::from(u16::from_le_bytes(klen));
@@ -291,9 +291,8 @@ impl Named {
     }
 
     /// The pairs of the validated `block` named `key` (whose length and first byte this
-    /// noted), as
-    /// (offset of the pair from the header's first byte, value), or `None` if there were
-    /// more candidates than noted.
+    /// noted), as (offset of the pair from the header's first byte, value), or `None` if
+    /// there were more candidates than noted.
     #[inline]
     #[cfg(feature = "codec")]
     pub(crate) fn pairs<'a>(
