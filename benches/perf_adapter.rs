@@ -7,7 +7,6 @@
 
 use std::cell::RefCell;
 use std::hint::black_box;
-use std::sync::OnceLock;
 
 use bytes::BytesMut;
 use uwsgi_codec::{EMPTY_PAIR, MAX_PAIRS, PacketBuilder, PacketPairs, Parser, Status};
@@ -20,11 +19,11 @@ fn fail() -> ! {
     panic!("the crate failed on a valid workload")
 }
 
-static PARSER: OnceLock<Parser> = OnceLock::new();
+static PARSER: Parser = Parser::new();
 
 /// The long-lived parser a server keeps.
 pub fn parser() -> &'static Parser {
-    PARSER.get_or_init(Parser::new)
+    &PARSER
 }
 
 thread_local! {

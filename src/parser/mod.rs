@@ -8,7 +8,7 @@ use core::fmt;
 use crate::array::Array;
 use crate::error::Error;
 use crate::escape::{DebugList, Escaped};
-use crate::header::{HEADER_LEN, Header};
+use crate::header::{HEADER_LEN, Header, MAX_DATASIZE};
 use crate::magic::MagicPolicy;
 use crate::modifier::{BlockKind, Direction, Modifier1, PacketKind};
 use crate::owned::Packet;
@@ -38,7 +38,8 @@ use crate::vars::{Vars, VarsRules};
 /// ```
 #[derive(Clone)]
 pub struct Parser {
-    max_datasize: u16,
+    /// At most [`MAX_DATASIZE`]; a `usize`, so that the fast path compares it without widening.
+    max_datasize: usize,
     foreign_check: bool,
     foreign_patterns: Vec<[u8; 4]>,
     vars: VarsRules,
@@ -75,7 +76,7 @@ impl Default for Parser {
 impl Parser {
     /// The default settings, as a constant: `PacketRef::parse` uses it without building one.
     pub(crate) const DEFAULT: Parser = Parser {
-        max_datasize: u16::MAX,
+        max_datasize: MAX_DATASIZE,
         foreign_check: true,
         foreign_patterns: Vec::new(),
         vars: VarsRules::DEFAULT,
@@ -84,8 +85,21 @@ impl Parser {
         triage: Triage::new(Foreign::Builtin, true),
     };
 
-    /// A parser with the default settings.
-    pub fn new() -> Self {
+    /// A parser with the default settings; `const`, so that a server whose settings are the
+    /// defaults can keep it in a `static` and reach it without a lazy initialisation.
+    ///
+    /// ```
+    /// use uwsgi_codec::{EMPTY_PAIR, Parser, Status};
+    ///
+    /// static PARSER: Parser = Parser::new();
+    ///
+    /// let mut storage = [EMPTY_PAIR; 8];
+    /// let wire = b"\x00\x08\x00\x00\x01\x00K\x03\x00abc";
+    /// let Status::Complete(packet) = PARSER.parse_pairs(wire, &mut storage)? else { panic!() };
+    /// assert_eq!(packet.pairs(), [(&b"K"[..], &b"abc"[..])]);
+    /// # Ok::<(), uwsgi_codec::Error>(())
+    /// ```
+    pub const fn new() -> Self {
         Parser::DEFAULT
     }
 
@@ -94,7 +108,7 @@ impl Parser {
     /// maximum; values above it mean 65535: the limit never wraps (uWSGI's `buffer-size =
     /// 65536` once became 0).
     pub fn with_max_datasize(mut self, max: usize) -> Self {
-        self.max_datasize = u16::try_from(max).unwrap_or(u16::MAX);
+        self.max_datasize = max.min(MAX_DATASIZE);
         self
     }
 
@@ -162,7 +176,7 @@ impl Parser {
 
     /// The datasize limit in force.
     pub fn max_datasize(&self) -> usize {
-        usize::from(self.max_datasize)
+        self.max_datasize
     }
 
     /// The pair limit in force (`None`: no limit).
@@ -229,7 +243,9 @@ impl Parser {
         );
         // One table lookup and one comparison on the common path; the rest only when the first
         // byte could start a foreign preamble or the datasize is over the limit.
-        if self.triage.of(modifier1) & SUSPECT != 0 || header.datasize > self.max_datasize {
+        if self.triage.of(modifier1) & SUSPECT != 0
+            || usize::from(header.datasize) > self.max_datasize
+        {
             self.refuse_header(header)?;
         }
         Ok(Status::Complete(header))
@@ -253,7 +269,7 @@ impl Parser {
                 datasize,
             });
         }
-        if header.datasize > self.max_datasize {
+        if usize::from(header.datasize) > self.max_datasize {
             let (len, max) = (usize::from(header.datasize), self.max_datasize());
             return Err(Error::TooLarge { len, max });
         }

@@ -76,7 +76,7 @@ impl<'s, 'a> PacketPairs<'s, 'a> {
         storage: &'s mut [Pair<'a>],
     ) -> Result<Status<PacketPairs<'s, 'a>>, Error> {
         // The default settings as constants: the limit and rules checks fold away.
-        if let Some((wire, header)) = whole_request(buf, DEFAULT_TRIAGE, u16::MAX) {
+        if let Some((wire, header)) = whole_request(buf, DEFAULT_TRIAGE, MAX_DATASIZE) {
             return request_pairs(wire, header, storage, DEFAULT_RULES);
         }
         DEFAULT.parse_pairs_general(buf, storage)
@@ -252,12 +252,14 @@ impl Parser {
 fn whole_request<'a>(
     buf: &'a [u8],
     triage: &Triage,
-    max_datasize: u16,
+    max_datasize: usize,
 ) -> Option<(&'a [u8], Header)> {
     let Status::Complete(header) = Header::parse(buf) else {
         return None;
     };
-    if triage.of(header.modifier1.0) & PLAIN_REQUEST == 0 || header.datasize > max_datasize {
+    if triage.of(header.modifier1.0) & PLAIN_REQUEST == 0
+        || usize::from(header.datasize) > max_datasize
+    {
         return None;
     }
     let (wire, _) = buf.split_at_checked(header.packet_len())?;
