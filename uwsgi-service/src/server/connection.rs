@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use http::{Method, Request, StatusCode};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadHalf, WriteHalf};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::time::{Instant, timeout, timeout_at};
 use uwsgi_codec::codec::{ServerCodec, ServerFrame};
 use uwsgi_codec::{Modifier1, Packet, PacketBuilder, Parser};
@@ -22,12 +22,48 @@ use crate::service::HttpService;
 
 type Reader<IO> = FrameReader<ReadHalf<IO>, ServerCodec>;
 
+/// The server's shutdown signal, as a connection sees it.
+pub(crate) type Shutdown = watch::Receiver<bool>;
+
+/// A signal for a connection served on its own ([`serve_connection`](super::serve_connection)):
+/// its sender is gone, which [`shut_down`] reads as never.
+pub(crate) fn never() -> Shutdown {
+    watch::channel(false).1
+}
+
+/// Completes when the server starts shutting down; never if it cannot.
+async fn shut_down(shutdown: &mut Shutdown) {
+    if shutdown.wait_for(|&closing| closing).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// The connection's first frame, or `None` if the server shuts down before the connection
+/// has sent a byte: it has nothing in flight. Bytes already in keep it open for its packet.
+async fn first_frame<IO: AsyncRead + AsyncWrite + Unpin>(
+    reader: &mut Reader<IO>,
+    shutdown: &mut Shutdown,
+) -> Result<Option<ServerFrame>, uwsgi_codec::codec::Error> {
+    // The reader first: what the socket already holds is read before the signal is looked at.
+    tokio::select! {
+        biased;
+        frame = reader.next() => return frame,
+        () = shut_down(shutdown) => {}
+    }
+    if reader.has_buffered() {
+        return reader.next().await;
+    }
+    tracing::debug!("shutting down: closing a connection that has sent nothing");
+    Ok(None)
+}
+
 /// Serves the one request (or ping) of a connection, then closes it.
 pub(crate) async fn run<IO, S, M>(
     io: IO,
     front_end: Option<SocketAddr>,
     service: S,
     config: Arc<ServerConfig>,
+    mut shutdown: Shutdown,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin,
     S: HttpService<M>,
@@ -38,9 +74,9 @@ pub(crate) async fn run<IO, S, M>(
     let mut reader = FrameReader::new(read, codec);
 
     let deadline = Instant::now() + config.head_timeout;
-    let packet = match timeout_at(deadline, reader.next()).await {
+    let packet = match timeout_at(deadline, first_frame(&mut reader, &mut shutdown)).await {
         Ok(Ok(Some(ServerFrame::Packet(packet)))) => packet,
-        Ok(Ok(_)) => return, // closed before sending a byte
+        Ok(Ok(_)) => return, // closed before sending a byte, or shutting down before one came
         Ok(Err(err)) => {
             let (status, hint) = (status_for(&err), err.hint());
             return refuse(

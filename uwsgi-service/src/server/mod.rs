@@ -28,7 +28,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::AbortHandle;
 
 use crate::service::HttpService;
@@ -97,7 +97,9 @@ where
     }
 
     /// Stops accepting when `signal` completes, then waits for the connections in flight to
-    /// finish, [`ServerConfig::with_shutdown_timeout`] at most, and closes the rest.
+    /// finish, [`ServerConfig::with_shutdown_timeout`] at most, and closes the rest. A
+    /// connection that has sent no byte yet is not in flight: it is closed at once, as hyper
+    /// closes an idle connection, rather than kept until its head deadline.
     ///
     /// ```no_run
     /// # async fn run(listener: tokio::net::TcpListener, app: axum::Router) -> std::io::Result<()> {
@@ -130,6 +132,8 @@ where
         // To close what is left at the shutdown deadline; finished ones are pruned now and then
         // (an atomic load each), so the accept path takes no lock.
         let mut running: Vec<AbortHandle> = Vec::new();
+        // Turns true at the shutdown signal: connections that have sent nothing close then.
+        let (closing, shutdown) = watch::channel(false);
         loop {
             // Backpressure: no accept until a connection slot is free.
             let slot = tokio::select! {
@@ -150,7 +154,8 @@ where
                     continue;
                 }
             };
-            let work = connection::run(io, front_end, service.clone(), Arc::clone(&config));
+            let (service, config) = (service.clone(), Arc::clone(&config));
+            let work = connection::run(io, front_end, service, config, shutdown.clone());
             let task = tokio::spawn(async move {
                 work.await;
                 drop(slot);
@@ -161,6 +166,7 @@ where
             running.push(task.abort_handle());
         }
         drop(listener);
+        closing.send_replace(true);
         let in_flight = max - slots.available_permits();
         if in_flight > 0 {
             tracing::info!(
@@ -229,5 +235,6 @@ where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     S: HttpService<M>,
 {
-    connection::run(io, front_end, service, Arc::new(config.clone()))
+    let never = connection::never();
+    connection::run(io, front_end, service, Arc::new(config.clone()), never)
 }
