@@ -687,17 +687,33 @@ pub(crate) fn load_dir(dir: &Path) -> Result<Vec<VectorFile>, String> {
         }
     }
     paths.sort();
-    let mut files = Vec::new();
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut texts = Vec::new();
     for path in paths {
         let name = path
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{name}: {e}"))?;
-        let file = parse_file(&name, &text)?;
+        texts.push((name, text));
+    }
+    parse_files(
+        texts
+            .iter()
+            .map(|(name, text)| (name.as_str(), text.as_str())),
+    )
+}
+
+/// Parses vector files given as (file name, text), in the order given, as [`load_dir`] parses
+/// the files it reads: each against the schema, vector names unique across the files.
+pub(crate) fn parse_files<'t>(
+    texts: impl IntoIterator<Item = (&'t str, &'t str)>,
+) -> Result<Vec<VectorFile>, String> {
+    let mut files = Vec::new();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for (name, text) in texts {
+        let file = parse_file(name, text)?;
         for vector in file.vector_names() {
-            if let Some(other) = seen.insert(vector.to_owned(), name.clone()) {
+            if let Some(other) = seen.insert(vector.to_owned(), name.to_owned()) {
                 return Err(format!(
                     "{name}: vector name {vector:?} is also used in {other}"
                 ));

@@ -217,7 +217,7 @@ pub(crate) struct ConformanceArgs {
     /// HOST:PORT of a uwsgi application server, or a unix socket path (contains `/`). With
     /// --front-end: the front end's HTTP HOST:PORT.
     pub(crate) target: String,
-    /// The vector files (default: tests/vectors of this source tree).
+    /// A directory of vector files (default: those of tests/vectors, built into the tool).
     #[arg(long, value_name = "DIR")]
     pub(crate) vectors: Option<PathBuf>,
     /// Per exchange: connect + write + read, in seconds.

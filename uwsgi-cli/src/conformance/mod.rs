@@ -24,7 +24,7 @@ mod plan;
 mod report;
 mod verdict;
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -40,9 +40,29 @@ use self::verdict::{Judged, Verdict};
 use crate::net::{Target, seconds};
 use crate::{ConformanceArgs, Magic};
 
-/// The vectors of this source tree.
-fn default_vectors() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors"))
+/// The vector files of `tests/vectors`, built into the tool, so that it runs them wherever it
+/// is copied: (file name, text), sorted by name as `loader::load_dir` reads a directory.
+const BUNDLED: [(&str, &str); 3] = [
+    (
+        "encoder.json",
+        include_str!("../../../tests/vectors/encoder.json"),
+    ),
+    (
+        "nginx.json",
+        include_str!("../../../tests/vectors/nginx.json"),
+    ),
+    (
+        "spec.json",
+        include_str!("../../../tests/vectors/spec.json"),
+    ),
+];
+
+/// The vector files in `dir`, or the bundled ones.
+fn load_vectors(dir: Option<&Path>) -> Result<Vec<loader::VectorFile>, String> {
+    match dir {
+        Some(dir) => loader::load_dir(dir),
+        None => loader::parse_files(BUNDLED),
+    }
 }
 
 /// Runs `uwsgi conformance`; returns the exit status.
@@ -163,8 +183,7 @@ async fn run_server(args: &ConformanceArgs) -> Result<bool, String> {
         timeout: seconds(args.timeout, "--timeout")?,
         linger: seconds(args.linger, "--linger")?,
     };
-    let dir = args.vectors.clone().unwrap_or_else(default_vectors);
-    let files = loader::load_dir(&dir)?;
+    let files = load_vectors(args.vectors.as_deref())?;
     let vectors: Vec<(&str, &loader::DecodeVector)> = files
         .iter()
         .flat_map(|file| match &file.content {
@@ -272,4 +291,29 @@ async fn run_server(args: &ConformanceArgs) -> Result<bool, String> {
         print_line(&counts.summary());
     }
     Ok(counts.failed == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vectors the tool runs by default are those of tests/vectors: every file, every vector.
+    #[test]
+    fn the_bundled_vectors_are_those_of_the_directory() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors");
+        let names = |files: Vec<loader::VectorFile>| -> Vec<(String, Vec<String>)> {
+            let names = |file: &loader::VectorFile| {
+                file.vector_names().into_iter().map(str::to_owned).collect()
+            };
+            files
+                .iter()
+                .map(|file| (file.name.clone(), names(file)))
+                .collect()
+        };
+        let on_disk = names(load_vectors(Some(Path::new(dir))).expect("the directory"));
+        let bundled = names(load_vectors(None).expect("the bundled files"));
+        assert_eq!(bundled, on_disk);
+        let count: usize = bundled.iter().map(|(_, vectors)| vectors.len()).sum();
+        assert!(count >= 276, "{count} vectors");
+    }
 }
