@@ -107,33 +107,26 @@ trait Decode {
     fn parser(&self) -> &Parser;
 }
 
-impl Decode for ServerCodec {
-    fn next(&mut self, src: &mut BytesMut, eof: bool) -> Result<Option<Item>, Error> {
-        let frame = if eof {
-            self.decode_eof(src)
-        } else {
-            self.decode(src)
-        };
-        frame.map(|f| f.map(Item::from))
-    }
-    fn parser(&self) -> &Parser {
-        ServerCodec::parser(self)
-    }
+/// The same `Decode` for both codecs: `decode`, or `decode_eof` at the end of input.
+macro_rules! decode_as_items {
+    ($($codec:ty),*) => {$(
+        impl Decode for $codec {
+            fn next(&mut self, src: &mut BytesMut, eof: bool) -> Result<Option<Item>, Error> {
+                let frame = if eof {
+                    self.decode_eof(src)
+                } else {
+                    self.decode(src)
+                };
+                frame.map(|f| f.map(Item::from))
+            }
+            fn parser(&self) -> &Parser {
+                <$codec>::parser(self)
+            }
+        }
+    )*};
 }
 
-impl Decode for ClientCodec {
-    fn next(&mut self, src: &mut BytesMut, eof: bool) -> Result<Option<Item>, Error> {
-        let frame = if eof {
-            self.decode_eof(src)
-        } else {
-            self.decode(src)
-        };
-        frame.map(|f| f.map(Item::from))
-    }
-    fn parser(&self) -> &Parser {
-        ClientCodec::parser(self)
-    }
-}
+decode_as_items!(ServerCodec, ClientCodec);
 
 /// Calls `decode` (or `decode_eof`) until it returns `None` or fails; false after an error.
 ///
