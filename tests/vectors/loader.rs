@@ -687,20 +687,16 @@ pub(crate) fn load_dir(dir: &Path) -> Result<Vec<VectorFile>, String> {
         }
     }
     paths.sort();
-    let mut texts = Vec::new();
+    let mut files = Files::default();
     for path in paths {
         let name = path
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{name}: {e}"))?;
-        texts.push((name, text));
+        files.add(&name, &text)?;
     }
-    parse_files(
-        texts
-            .iter()
-            .map(|(name, text)| (name.as_str(), text.as_str())),
-    )
+    Ok(files.files)
 }
 
 /// Parses vector files given as (file name, text), in the order given, as [`load_dir`] parses
@@ -708,20 +704,34 @@ pub(crate) fn load_dir(dir: &Path) -> Result<Vec<VectorFile>, String> {
 pub(crate) fn parse_files<'t>(
     texts: impl IntoIterator<Item = (&'t str, &'t str)>,
 ) -> Result<Vec<VectorFile>, String> {
-    let mut files = Vec::new();
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut files = Files::default();
     for (name, text) in texts {
+        files.add(name, text)?;
+    }
+    Ok(files.files)
+}
+
+/// The files parsed so far, and which file each vector name came from.
+#[derive(Default)]
+struct Files {
+    files: Vec<VectorFile>,
+    seen: BTreeMap<String, String>,
+}
+
+impl Files {
+    /// Parses the file `name` and adds it; an error if one of its vector names is taken.
+    fn add(&mut self, name: &str, text: &str) -> Result<(), String> {
         let file = parse_file(name, text)?;
         for vector in file.vector_names() {
-            if let Some(other) = seen.insert(vector.to_owned(), name.to_owned()) {
+            if let Some(other) = self.seen.insert(vector.to_owned(), name.to_owned()) {
                 return Err(format!(
                     "{name}: vector name {vector:?} is also used in {other}"
                 ));
             }
         }
-        files.push(file);
+        self.files.push(file);
+        Ok(())
     }
-    Ok(files)
 }
 
 impl VectorFile {

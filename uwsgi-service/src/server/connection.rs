@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{Method, Request, StatusCode};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadHalf, WriteHalf};
@@ -38,23 +39,37 @@ async fn shut_down(shutdown: &mut Shutdown) {
     }
 }
 
-/// The connection's first frame, or `None` if the server shuts down before the connection
-/// has sent a byte: it has nothing in flight. Bytes already in keep it open for its packet.
+/// How long after its accept a connection that has sent nothing is still waited for once the
+/// server shuts down. A front end writes its request as soon as it connects, so a silent
+/// connection this old is idle; a younger one may have its request in the socket, not yet
+/// seen, or on the way.
+const SILENT_GRACE: Duration = Duration::from_secs(1);
+
+/// The connection's first frame, or `None` if the server shuts down and the connection has
+/// sent nothing by [`SILENT_GRACE`] after `accepted`: it has nothing in flight. Once bytes
+/// have come, the packet is read to the end.
 async fn first_frame<IO: AsyncRead + AsyncWrite + Unpin>(
     reader: &mut Reader<IO>,
     shutdown: &mut Shutdown,
+    accepted: Instant,
 ) -> Result<Option<ServerFrame>, uwsgi_codec::codec::Error> {
-    // The reader first: what the socket already holds is read before the signal is looked at.
     tokio::select! {
         biased;
         frame = reader.next() => return frame,
         () = shut_down(shutdown) => {}
     }
-    if reader.has_buffered() {
-        return reader.next().await;
+    if !reader.has_buffered() {
+        // The reader keeps what it read when the timeout drops its future.
+        match timeout_at(accepted + SILENT_GRACE, reader.next()).await {
+            Ok(frame) => return frame,
+            Err(_) if !reader.has_buffered() => {
+                tracing::debug!("shutting down: closing a connection that has sent nothing");
+                return Ok(None);
+            }
+            Err(_) => {}
+        }
     }
-    tracing::debug!("shutting down: closing a connection that has sent nothing");
-    Ok(None)
+    reader.next().await
 }
 
 /// Serves the one request (or ping) of a connection, then closes it.
@@ -73,8 +88,10 @@ pub(crate) async fn run<IO, S, M>(
     let codec = ServerCodec::with_parser(parser).with_max_body(Some(config.max_body));
     let mut reader = FrameReader::new(read, codec);
 
-    let deadline = Instant::now() + config.head_timeout;
-    let packet = match timeout_at(deadline, first_frame(&mut reader, &mut shutdown)).await {
+    let accepted = Instant::now();
+    let deadline = accepted + config.head_timeout;
+    let first = first_frame(&mut reader, &mut shutdown, accepted);
+    let packet = match timeout_at(deadline, first).await {
         Ok(Ok(Some(ServerFrame::Packet(packet)))) => packet,
         Ok(Ok(_)) => return, // closed before sending a byte, or shutting down before one came
         Ok(Err(err)) => {

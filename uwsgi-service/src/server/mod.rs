@@ -98,8 +98,9 @@ where
 
     /// Stops accepting when `signal` completes, then waits for the connections in flight to
     /// finish, [`ServerConfig::with_shutdown_timeout`] at most, and closes the rest. A
-    /// connection that has sent no byte yet is not in flight: it is closed at once, as hyper
-    /// closes an idle connection, rather than kept until its head deadline.
+    /// connection that has sent nothing is not in flight: it is closed once it is a second old
+    /// (a front end writes its request as soon as it connects, so a younger one may have its
+    /// request on the way), rather than kept until its head deadline.
     ///
     /// ```no_run
     /// # async fn run(listener: tokio::net::TcpListener, app: axum::Router) -> std::io::Result<()> {
