@@ -26,6 +26,7 @@ pub(crate) const CONTENT_LENGTH: &[u8] = b"CONTENT_LENGTH";
 /// ));
 /// # Ok::<(), Error>(())
 /// ```
+#[inline]
 pub fn parse_length(value: &[u8], offset: usize) -> Result<u64, Error> {
     let mut n: u64 = 0;
     for (i, &byte) in value.iter().enumerate() {

@@ -304,12 +304,27 @@ impl Named {
         let klen = self.key_len;
         Some(at.iter().filter_map(move |&pos| {
             let (head, rest) = block.get(pos..)?.split_at_checked(klen + 4)?;
-            if head.get(2..klen + 2)? != key {
+            if !same_key(head.get(2..klen + 2)?, key) {
                 return None;
             }
             let vlen = u16::from_le_bytes(*head.last_chunk::<2>()?);
             Some((HEADER_LEN + pos, rest.get(..usize::from(vlen))?))
         }))
+    }
+}
+
+/// `a == b`, compared inline as two overlapping 8-byte words when they are 8 to 16 bytes long
+/// (`CONTENT_LENGTH` is 14) rather than by a call to `bcmp`.
+#[inline(always)]
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match (a.first_chunk::<8>(), a.last_chunk::<8>()) {
+        (Some(a0), Some(a1)) if a.len() <= 16 => {
+            b.first_chunk::<8>() == Some(a0) && b.last_chunk::<8>() == Some(a1)
+        }
+        _ => a == b,
     }
 }
 
@@ -365,5 +380,34 @@ fn fault(block: &[u8], max_vars: Option<usize>, magic: &MagicPolicy) -> Error {
     // fault `walk` can see that the loop above names in every case.
     Error::EmptyKey {
         offset: HEADER_LEN + block.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec::Vec;
+
+    use super::same_key;
+
+    /// `same_key` is slice equality: for every pair of lengths up to 20, and for a difference
+    /// at any byte of keys of any of those lengths (each of the two words, and their overlap).
+    #[test]
+    fn same_key_is_slice_equality() {
+        let base: Vec<u8> = (b'A'..b'A' + 20).collect();
+        for a_len in 0..=base.len() {
+            for b_len in 0..=base.len() {
+                let (a, b) = (&base[..a_len], &base[..b_len]);
+                assert_eq!(same_key(a, b), a == b, "lengths {a_len} and {b_len}");
+            }
+        }
+        for len in 1..=base.len() {
+            let key = &base[..len];
+            assert!(same_key(key, &base[..len]), "length {len}");
+            for at in 0..len {
+                let mut other = key.to_vec();
+                other[at] ^= 0x20;
+                assert!(!same_key(key, &other), "length {len}, byte {at}");
+            }
+        }
     }
 }
