@@ -269,8 +269,8 @@ impl Parser {
                 datasize,
             });
         }
-        if usize::from(header.datasize) > self.max_datasize {
-            let (len, max) = (usize::from(header.datasize), self.max_datasize());
+        let (len, max) = (usize::from(header.datasize), self.max_datasize);
+        if len > max {
             return Err(Error::TooLarge { len, max });
         }
         Ok(())

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use uwsgi_service::uwsgi_codec::PacketBuilder;
@@ -37,7 +37,7 @@ fn get(path: &str) -> Vec<u8> {
 }
 
 /// Everything the server writes on `stream` until it closes it, within 10 s.
-async fn read_to_close(stream: &mut TcpStream) -> String {
+async fn read_to_close(stream: &mut (impl AsyncRead + Unpin)) -> String {
     let mut out = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out))
         .await
@@ -159,9 +159,7 @@ async fn serve_connection_never_shuts_down() {
     tokio::time::sleep(Duration::from_secs(30)).await;
     front.write_all(&get("/late")).await.expect("write");
     front.shutdown().await.expect("shutdown");
-    let mut out = Vec::new();
-    front.read_to_end(&mut out).await.expect("read");
-    let answer = String::from_utf8_lossy(&out);
+    let answer = read_to_close(&mut front).await;
     assert!(answer.ends_with("\r\n\r\n/late"), "{answer:?}");
     served.await.expect("the connection task");
 }
@@ -211,13 +209,10 @@ async fn a_request_sent_just_after_the_signal_is_answered() {
     let served = tokio::spawn(serve.into_future());
     tokio::time::sleep(Duration::from_millis(500)).await;
     late.write_all(&get("/late")).await.expect("write");
-    let mut out = Vec::new();
-    late.read_to_end(&mut out).await.expect("read");
-    let answer = String::from_utf8_lossy(&out);
+    let answer = read_to_close(&mut late).await;
     assert!(answer.ends_with("\r\n\r\n/late"), "{answer:?}");
-    let mut out = Vec::new();
-    silent.read_to_end(&mut out).await.expect("read");
-    assert_eq!(out, b"", "nothing sent, nothing answered");
+    let answer = read_to_close(&mut silent).await;
+    assert_eq!(answer, "", "nothing sent, nothing answered");
     served.await.expect("the server task").expect("the server");
     let stopped_after = start.elapsed();
     assert!(

@@ -60,13 +60,12 @@ async fn first_frame<IO: AsyncRead + AsyncWrite + Unpin>(
     }
     if !reader.has_buffered() {
         // The reader keeps what it read when the timeout drops its future.
-        match timeout_at(accepted + SILENT_GRACE, reader.next()).await {
-            Ok(frame) => return frame,
-            Err(_) if !reader.has_buffered() => {
-                tracing::debug!("shutting down: closing a connection that has sent nothing");
-                return Ok(None);
-            }
-            Err(_) => {}
+        if let Ok(frame) = timeout_at(accepted + SILENT_GRACE, reader.next()).await {
+            return frame;
+        }
+        if !reader.has_buffered() {
+            tracing::debug!("shutting down: closing a connection that has sent nothing");
+            return Ok(None);
         }
     }
     reader.next().await

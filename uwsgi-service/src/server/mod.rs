@@ -133,7 +133,8 @@ where
         // To close what is left at the shutdown deadline; finished ones are pruned now and then
         // (an atomic load each), so the accept path takes no lock.
         let mut running: Vec<AbortHandle> = Vec::new();
-        // Turns true at the shutdown signal: connections that have sent nothing close then.
+        // Turns true at the shutdown signal: connections that have sent nothing close then, or
+        // once they are a second old.
         let (closing, shutdown) = watch::channel(false);
         loop {
             // Backpressure: no accept until a connection slot is free.
@@ -155,8 +156,8 @@ where
                     continue;
                 }
             };
-            let (service, config) = (service.clone(), Arc::clone(&config));
-            let work = connection::run(io, front_end, service, config, shutdown.clone());
+            let config = Arc::clone(&config);
+            let work = connection::run(io, front_end, service.clone(), config, shutdown.clone());
             let task = tokio::spawn(async move {
                 work.await;
                 drop(slot);
