@@ -1087,8 +1087,21 @@ fn s2_rejected_streams_fail_the_same_at_every_split_and_never_early() {
 // Through Framed over an in-memory duplex pipe
 // ---------------------------------------------------------------------------------------------
 
+/// `exchange`, failed rather than left hanging if it has not finished in 10 s: a decoder that
+/// never yields the frame a side waits for would otherwise stop the test run.
+async fn bounded<T>(exchange: impl Future<Output = T>) -> T {
+    let limit = std::time::Duration::from_secs(10);
+    tokio::time::timeout(limit, exchange)
+        .await
+        .expect("the exchange finished within 10 s")
+}
+
 #[tokio::test]
 async fn framed_http_request_and_raw_reply() {
+    bounded(http_request_and_raw_reply()).await;
+}
+
+async fn http_request_and_raw_reply() {
     let (client_io, server_io) = tokio::io::duplex(64);
     let mut client = Framed::new(client_io, ClientCodec::new());
     let mut server = Framed::new(server_io, ServerCodec::new());
@@ -1152,6 +1165,10 @@ async fn framed_http_request_and_raw_reply() {
 
 #[tokio::test]
 async fn framed_rpc_call_with_a_70000_byte_reply() {
+    bounded(rpc_call_with_a_70000_byte_reply()).await;
+}
+
+async fn rpc_call_with_a_70000_byte_reply() {
     let (client_io, server_io) = tokio::io::duplex(4096);
     let mut client = Framed::new(client_io, ClientCodec::new());
     let mut server = Framed::new(server_io, ServerCodec::new());

@@ -50,6 +50,9 @@ struct Framing {
     parser: Parser,
     max_body: Option<u64>,
     state: State,
+    /// In `State::Head(Some(header))`, `header.packet_len()`; 0 in every other state. A read
+    /// that leaves the buffer shorter than this is answered by one compare (see `waiting`).
+    awaited: usize,
 }
 
 impl Framing {
@@ -58,24 +61,27 @@ impl Framing {
             parser,
             max_body: None,
             state: State::Head(None),
+            awaited: 0,
         }
     }
 
+    /// Whether `src` is still short of the packet whose header is known: the one answer a
+    /// peer that sends a request in many small reads gets at each read but the last, decided
+    /// inline by one compare, before anything else a decoder looks at.
+    #[inline(always)]
+    fn waiting(&self, src: &BytesMut) -> bool {
+        src.len() < self.awaited
+    }
+
     /// Decodes the next packet, body chunk or end; `after_end` is the state after `End`.
-    ///
-    /// A packet whose header is known but whose bytes are not all in yet is the one answer
-    /// decided here, inline: a peer that sends a request in many small reads costs a length
-    /// compare per read, not a call into the decoder.
     #[inline(always)]
     fn decode<F: Step>(
         &mut self,
         src: &mut BytesMut,
         after_end: State,
     ) -> Result<Option<F>, Error> {
-        if let State::Head(Some(header)) = self.state {
-            if src.len() < header.packet_len() {
-                return Ok(None);
-            }
+        if self.waiting(src) {
+            return Ok(None);
         }
         self.step(src, after_end)
     }
@@ -114,6 +120,7 @@ impl Framing {
             None => match self.parser.parse_header(src)? {
                 Status::Complete(header) => {
                     self.state = State::Head(Some(header));
+                    self.awaited = header.packet_len();
                     header
                 }
                 Status::Incomplete(needed) => {
@@ -137,6 +144,7 @@ impl Framing {
             expected,
             received: 0,
         };
+        self.awaited = 0;
         Ok(Some(F::packet(packet)))
     }
 

@@ -137,6 +137,10 @@ impl Decoder for ServerCodec {
 
     #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<ServerFrame>, Error> {
+        // Before the mode checks: the read that leaves a packet incomplete costs one compare.
+        if self.framing.waiting(src) {
+            return Ok(None);
+        }
         if self.framing.state == State::Done {
             return Ok((!src.is_empty()).then(|| ServerFrame::Trailing(src.split().freeze())));
         }
