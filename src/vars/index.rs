@@ -316,6 +316,7 @@ impl Named {
 /// `a == b`, compared inline as two overlapping 8-byte words when they are 8 to 16 bytes long
 /// (`CONTENT_LENGTH` is 14) rather than by a call to `bcmp`.
 #[inline(always)]
+#[cfg(feature = "codec")]
 fn same_key(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -383,7 +384,7 @@ fn fault(block: &[u8], max_vars: Option<usize>, magic: &MagicPolicy) -> Error {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "codec"))]
 mod tests {
     use alloc::vec::Vec;
 
