@@ -17,8 +17,10 @@ mod appview;
 mod exchange;
 mod frontend;
 // The repository's one vector loader (std and serde_json only), shared with the crate's tests.
+// `data/` links to it, the vector files and the capture that `inspect` dumps, so that the
+// published package carries them.
 #[allow(dead_code, unreachable_pub, clippy::all)]
-#[path = "../../../tests/vectors/loader.rs"]
+#[path = "../../data/loader.rs"]
 pub(crate) mod loader;
 mod plan;
 mod report;
@@ -40,21 +42,13 @@ use self::verdict::{Judged, Verdict};
 use crate::net::{Target, seconds};
 use crate::{ConformanceArgs, Magic};
 
-/// The vector files of `tests/vectors`, built into the tool, so that it runs them wherever it
-/// is copied: (file name, text), sorted by name as `loader::load_dir` reads a directory.
+/// The vector files of `tests/vectors` (through the links in `data/`), built into the tool, so
+/// that it runs them wherever it is copied: (file name, text), sorted by name as
+/// `loader::load_dir` reads a directory.
 const BUNDLED: [(&str, &str); 3] = [
-    (
-        "encoder.json",
-        include_str!("../../../tests/vectors/encoder.json"),
-    ),
-    (
-        "nginx.json",
-        include_str!("../../../tests/vectors/nginx.json"),
-    ),
-    (
-        "spec.json",
-        include_str!("../../../tests/vectors/spec.json"),
-    ),
+    ("encoder.json", include_str!("../../data/encoder.json")),
+    ("nginx.json", include_str!("../../data/nginx.json")),
+    ("spec.json", include_str!("../../data/spec.json")),
 ];
 
 /// The vector files in `dir`, or the bundled ones.

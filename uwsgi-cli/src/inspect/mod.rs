@@ -30,7 +30,7 @@ use crate::InspectArgs;
 use crate::hex;
 
 /// The capture dumped when no input is named: a real nginx 1.22.1 GET (1014 bytes).
-const BUNDLED: &[u8] = include_bytes!("../../../tests/captures/nginx-get.bin");
+const BUNDLED: &[u8] = include_bytes!("../../data/nginx-get.bin");
 
 /// Where the bytes come from.
 enum Input {

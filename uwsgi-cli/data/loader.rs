@@ -1,0 +1,1 @@
+../../tests/vectors/loader.rs
