@@ -736,6 +736,31 @@ fn case_41_client_ping_gets_a_pong() {
     assert_eq!(got, Err(Fault::Packet(eof)));
 }
 
+/// A client that sends its next packet while the last reply is unfinished (only its header
+/// came) or refused waits for the new reply alone: what it learned of the old one, its length
+/// included, is gone, and a shorter reply decodes at once.
+#[test]
+fn client_next_packet_forgets_an_unfinished_or_refused_reply() {
+    let pong = [0x64, 0, 0, 1];
+    // A pong that announces 8 bytes, of which only the header came.
+    let mut client = Client::after(&PacketBuilder::ping());
+    let mut src = BytesMut::from(&[0x64, 8, 0, 1][..]);
+    assert_eq!(client.codec.decode(&mut src).map_err(Fault::from), Ok(None));
+    client.packet(&PacketBuilder::ping()).expect("sent");
+    let frames = decode_all(&mut client.codec, &pong).expect("the new pong");
+    assert_eq!(modifiers(&frames[0]), (Modifier1::PING, 1));
+    assert_eq!(frames[1..], [ClientFrame::End]);
+
+    // An RPC reply whose block is refused (a 3-byte vars block ends inside a key length).
+    let call = PacketBuilder::rpc(b"f", [&b"x"[..]]);
+    let mut client = Client::after(&call);
+    let refused = decode_all(&mut client.codec, &[0xad, 3, 0, 5, 0xff, 0xff, 0xff]);
+    assert!(refused.is_err(), "{refused:?}");
+    client.packet(&PacketBuilder::ping()).expect("sent");
+    let frames = decode_all(&mut client.codec, &pong).expect("the pong after the error");
+    assert_eq!(modifiers(&frames[0]), (Modifier1::PING, 1));
+}
+
 #[test]
 fn case_42_client_echo_reply_is_raw_never_a_packet() {
     let mut client = Client::after(&PacketBuilder::echo(b"hello-echo"));

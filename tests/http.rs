@@ -15,11 +15,29 @@ use uwsgi_codec::http::{
 use uwsgi_codec::{
     ContentLengthFault, Escaped, MagicPolicy, PacketBuilder, PacketRef, magic_class,
 };
-use uwsgi_test_support::UWSGI_PARAMS;
 
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 /// A list of pairs, as a table row gives it.
 type Input<'a> = &'a [(&'a [u8], &'a [u8])];
+
+/// The 13 params of nginx's `uwsgi_params`, in order, as plain HTTP sends them (`HTTPS` is
+/// `if_not_empty`: absent). The workspace's test support has the same list; this file keeps
+/// its own, so that the published crate's tests build on their own.
+const UWSGI_PARAMS: [&str; 13] = [
+    "QUERY_STRING",
+    "REQUEST_METHOD",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "REQUEST_URI",
+    "PATH_INFO",
+    "DOCUMENT_ROOT",
+    "SERVER_PROTOCOL",
+    "REQUEST_SCHEME",
+    "REMOTE_ADDR",
+    "REMOTE_PORT",
+    "SERVER_PORT",
+    "SERVER_NAME",
+];
 
 /// The defaults: `PATH_INFO`, origin form.
 const DEFAULT: RequestConfig = RequestConfig::new();

@@ -148,7 +148,7 @@ impl ClientCodec {
         }
         self.body = (body_len, 0);
         self.reply = if modifier1.framed_reply(modifier2) {
-            self.framing.state = State::Head(None);
+            self.framing.enter(State::Head(None));
             Reply::Framed
         } else {
             Reply::Raw { ended: false }

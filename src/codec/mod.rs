@@ -50,8 +50,9 @@ struct Framing {
     parser: Parser,
     max_body: Option<u64>,
     state: State,
-    /// In `State::Head(Some(header))`, `header.packet_len()`; 0 in every other state. A read
-    /// that leaves the buffer shorter than this is answered by one compare (see `waiting`).
+    /// In `State::Head(Some(header))`, `header.packet_len()`; 0 in every other state (every
+    /// change of state goes through `enter`). A read that leaves the buffer shorter than this
+    /// is answered by one compare (see `waiting`).
     awaited: usize,
 }
 
@@ -65,9 +66,19 @@ impl Framing {
         }
     }
 
+    /// Moves to `state`, with `awaited` in step with it.
+    #[inline(always)]
+    fn enter(&mut self, state: State) {
+        self.awaited = match state {
+            State::Head(Some(header)) => header.packet_len(),
+            _ => 0,
+        };
+        self.state = state;
+    }
+
     /// Whether `src` is still short of the packet whose header is known: the one answer a
     /// peer that sends a request in many small reads gets at each read but the last, decided
-    /// inline by one compare, before anything else a decoder looks at.
+    /// inline by one compare (the server codec makes it before its mode checks).
     #[inline(always)]
     fn waiting(&self, src: &BytesMut) -> bool {
         src.len() < self.awaited
@@ -98,11 +109,11 @@ impl Framing {
                 let wanted = expected - received;
                 let take = usize::try_from(wanted).map_or(src.len(), |w| w.min(src.len()));
                 let received = received + take as u64;
-                self.state = State::Body { expected, received };
+                self.enter(State::Body { expected, received });
                 Ok(Some(F::body(src.split_to(take).freeze())))
             }
             State::Body { .. } => {
-                self.state = after_end;
+                self.enter(after_end);
                 Ok(Some(F::end()))
             }
             State::Done => Ok(None),
@@ -119,8 +130,7 @@ impl Framing {
             Some(header) => header,
             None => match self.parser.parse_header(src)? {
                 Status::Complete(header) => {
-                    self.state = State::Head(Some(header));
-                    self.awaited = header.packet_len();
+                    self.enter(State::Head(Some(header)));
                     header
                 }
                 Status::Incomplete(needed) => {
@@ -140,11 +150,10 @@ impl Framing {
         if let Some(max) = self.max_body.filter(|&max| expected > max) {
             return Err(Error::BodyTooLarge { len: expected, max });
         }
-        self.state = State::Body {
+        self.enter(State::Body {
             expected,
             received: 0,
-        };
-        self.awaited = 0;
+        });
         Ok(Some(F::packet(packet)))
     }
 

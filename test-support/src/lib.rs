@@ -2,8 +2,7 @@
 //! paths and tools, scratch directories, loopback ports, the [`Peer`] guard, starters for
 //! uWSGI, nginx and any program that prints `listening on ADDR` (such as `uwsgi serve`), the
 //! peers of `tests/peers/peerctl.py` ([`PeerCtl`]), and curl. It has no dependency on
-//! uwsgi-codec, so that every crate's tests can share it; the root crate's tests include
-//! this file by path (`tests/support/mod.rs`).
+//! uwsgi-codec, so that every crate's tests can share it.
 //!
 //! The peers come from Debian and PyPI: `bash .ci/install-peers` installs them. Every peer
 //! runs under a guard that stops it by its process group id or its PID (SIGTERM, then

@@ -6,7 +6,8 @@
 //! It depends on `std` and `serde_json` only, never on `uwsgi_codec`, so that every runner
 //! includes this very file: the crate's tests through `tests/common`
 //! (`#[path = "../vectors/loader.rs"] mod loader;`) and the conformance runner of the `uwsgi`
-//! CLI (`#[path = "../../tests/vectors/loader.rs"] mod loader;`). The README's rules that do not
+//! CLI (`#[path = "../../data/loader.rs"] mod loader;`, through the link
+//! `uwsgi-cli/data/loader.rs`, so that the tool's package carries it). The README's rules that do not
 //! depend on a decoder live here too: the exact `Incomplete` count of a prefix and the proof
 //! point of an error (README §3.4), and the stream outcome of a packet or error vector
 //! (README §3.5).
