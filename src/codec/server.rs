@@ -144,8 +144,9 @@ impl Decoder for ServerCodec {
         if self.framing.state == State::Done {
             return Ok((!src.is_empty()).then(|| ServerFrame::Trailing(src.split().freeze())));
         }
+        // `waiting` is checked above: straight to the step, not through `Framing::decode`.
         let after_end = self.after_end();
-        self.framing.decode(src, after_end)
+        self.framing.step(src, after_end)
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<ServerFrame>, Error> {

@@ -7,10 +7,10 @@
 //! includes this very file: the crate's tests through `tests/common`
 //! (`#[path = "../vectors/loader.rs"] mod loader;`) and the conformance runner of the `uwsgi`
 //! CLI (`#[path = "../../data/loader.rs"] mod loader;`, through the link
-//! `uwsgi-cli/data/loader.rs`, so that the tool's package carries it). The README's rules that do not
-//! depend on a decoder live here too: the exact `Incomplete` count of a prefix and the proof
-//! point of an error (README §3.4), and the stream outcome of a packet or error vector
-//! (README §3.5).
+//! `uwsgi-cli/data/loader.rs`, so that the tool's package carries it). The README's rules
+//! that do not depend on a decoder live here too: the exact `Incomplete` count of a prefix
+//! and the proof point of an error (README §3.4), and the stream outcome of a packet or error
+//! vector (README §3.5).
 //!
 //! Nothing here panics on a bad file: every fault comes back as an `Err` naming the file, the
 //! vector and the field.
