@@ -155,13 +155,21 @@ pub(crate) fn walk_into<'a>(
             return Ok(count);
         }
     }
+    Err(refuse(block, out, rules))
+}
+
+/// The error for a block that [`walk_into`] refused, its pairs wiped from `out` first. Out of
+/// line as a whole, so that nothing of it is computed on the way to a valid block.
+#[cold]
+#[inline(never)]
+fn refuse(block: &[u8], out: &mut [Pair<'_>], rules: &VarsRules) -> Error {
     // A pair takes 5 bytes at least, so the walk wrote at most `len / 5` slots: wiped, so that
     // no pair of a refused block stays where the caller could read it.
     for slot in out.iter_mut().take(block.len() / 5) {
         *slot = (&[], &[]);
     }
     let limit = rules.max_vars.map_or(out.len(), |max| max.min(out.len()));
-    Err(fault(block, Some(limit), &rules.magic))
+    fault(block, Some(limit), &rules.magic)
 }
 
 /// The grammar alone, writing every pair into `out`: the number of pairs, or `None` for a
