@@ -132,7 +132,10 @@ impl VarsRules {
     }
 
     /// Whether a block whose grammar is valid, of `count` pairs with these keys, passes the
-    /// pair limit and the magic policy.
+    /// pair limit and the magic policy. Out of line: a caller that loops over packets would
+    /// otherwise keep every rule in a register or on the stack across its loop, defaults
+    /// included.
+    #[inline(never)]
     fn admit<'k>(&self, count: usize, mut keys: impl Iterator<Item = &'k [u8]>) -> bool {
         self.max_vars.is_none_or(|max| count <= max)
             && (self.magic == MagicPolicy::Allow || keys.all(|key| self.magic.accepts(key)))
