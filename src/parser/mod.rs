@@ -113,7 +113,9 @@ impl Parser {
     }
 
     /// Refuses vars blocks with more than `max` pairs (`TooManyVars`); `None`, the default,
-    /// sets no limit, because nginx sends one var per client header (rule L2).
+    /// sets no limit, because nginx sends one var per client header (rule L2). With
+    /// [`parse_pairs`](Self::parse_pairs), the storage's length is already a pair limit, and
+    /// the one that costs nothing: this one is checked after the walk, out of line.
     pub fn with_max_vars(mut self, max: Option<usize>) -> Self {
         self.vars = core::mem::take(&mut self.vars).with_max_vars(max);
         self
