@@ -4,6 +4,7 @@
 //! block.
 
 use super::Vars;
+use crate::EMPTY_PAIR;
 use crate::builder::Pair;
 use crate::error::{Error, Field};
 use crate::header::{HEADER_LEN, MAX_DATASIZE};
@@ -169,7 +170,7 @@ fn refuse(block: &[u8], out: &mut [Pair<'_>], rules: &VarsRules) -> Error {
     // A pair takes 5 bytes at least, so the walk wrote at most `len / 5` slots: wiped, so that
     // no pair of a refused block stays where the caller could read it.
     for slot in out.iter_mut().take(block.len() / 5) {
-        *slot = (&[], &[]);
+        *slot = EMPTY_PAIR;
     }
     let limit = rules.max_vars.map_or(out.len(), |max| max.min(out.len()));
     fault(block, Some(limit), &rules.magic)
