@@ -244,28 +244,37 @@ fn codec_line(parser: &Parser) {
     let requests = common::PIPELINED_REQUESTS as u64;
     // The pipelined stream through a persistent codec, each packet read with `read`.
     let reading = |read: fn(&uwsgi_codec::Packet) -> usize| {
-        let stream = &stream;
-        move |n: u64| {
-            let mut inputs: Vec<_> = (0..n)
-                .map(|_| {
-                    let codec = ServerCodec::new().with_persistent(true);
-                    (codec, BytesMut::from(&stream[..]))
-                })
-                .collect();
-            let start = Instant::now();
-            for (codec, src) in &mut inputs {
-                black_box(common::drain_reading(codec, src, read));
-            }
-            start.elapsed()
-        }
+        through_codec(&stream, move |codec, src| {
+            common::drain_reading(codec, src, read)
+        })
     };
     let codec_batch = reading(common::read_pairs);
     ratio(
-        "server codec pipelined per request vs core parse+visit",
-        Some(1.1),
+        "server codec pipelined per request, owned frames vs core parse+visit",
+        None,
         requests,
         codec_batch,
         plain(|| parse_visit(parser, black_box(&stream), &mut storage)),
+    );
+
+    // The borrowed path, the server's fast one: every head of the buffer read in place into
+    // one storage, then `decode` for the rest.
+    let peeking = through_codec(&stream, common::drain_peeking::<64>);
+    ratio(
+        "server codec pipelined per request, peek_pairs vs core parse+visit",
+        Some(1.1),
+        requests,
+        peeking,
+        plain(|| parse_visit(parser, black_box(&stream), &mut storage)),
+    );
+    // What the framing costs on its own: the core path with the body-length lookup that the
+    // codec must make and the core line above leaves out.
+    ratio(
+        "server codec pipelined per request, peek_pairs vs core parse+body_len+visit",
+        None,
+        requests,
+        peeking,
+        plain(|| common::parse_length_visit(parser, black_box(&stream), &mut storage)),
     );
 
     // The same against the core path with the codec's representation (the index of lengths
@@ -359,6 +368,30 @@ fn codec_line(parser: &Parser) {
         appends_only,
         one_shot,
     );
+}
+
+/// A batch: `drain` over `n` copies of `stream`, each through a fresh persistent server codec
+/// (the copies are made outside the timing).
+#[cfg(feature = "codec")]
+fn through_codec<'a>(
+    stream: &'a [u8],
+    drain: impl Fn(&mut uwsgi_codec::codec::ServerCodec, &mut BytesMut) -> usize + Copy + 'a,
+) -> impl FnMut(u64) -> Duration + Copy + 'a {
+    use uwsgi_codec::codec::ServerCodec;
+
+    move |n: u64| {
+        let mut inputs: Vec<_> = (0..n)
+            .map(|_| {
+                let codec = ServerCodec::new().with_persistent(true);
+                (codec, BytesMut::from(stream))
+            })
+            .collect();
+        let start = Instant::now();
+        for (codec, src) in &mut inputs {
+            black_box(drain(codec, src));
+        }
+        start.elapsed()
+    }
 }
 
 #[cfg(not(feature = "codec"))]

@@ -2,7 +2,7 @@
 //!
 //! - a pipelined stream of nginx requests decoded by `ServerCodec` from a reused read buffer
 //!   costs 0 heap allocations per request (the packet, its vars and the body are all slices of
-//!   the read buffer; feature `codec`);
+//!   the read buffer; feature `codec`), with the heads as frames or peeked in place;
 //! - encoding a packet from a borrowed slice of pairs (`PacketBuilder::with_vars`) into a
 //!   reused `BytesMut` (`encode`) or slice (`encode_slice`) costs 0 allocations per packet;
 //! - parsing (`PacketRef::parse`, `Parser::parse_into`, `Parser::parse_pairs`) and reading the
@@ -203,7 +203,26 @@ mod codec {
         allocations: usize,
     }
 
-    fn decode(wire: &[u8], reads: Reads) -> Run {
+    impl Run {
+        /// A request's head has been read; counting starts after the warm-up.
+        fn head(&mut self, region: &mut Option<Region<'static, System>>) {
+            self.requests += 1;
+            if self.requests == WARM_UP {
+                *region = Some(Region::new(GLOBAL));
+            }
+        }
+    }
+
+    /// How the heads are read.
+    #[derive(Debug, Clone, Copy)]
+    enum Heads {
+        /// As `ServerFrame::Packet`s.
+        Frames,
+        /// In place, with `peek_pairs`, every head of a read into one storage.
+        Peeked,
+    }
+
+    fn decode(wire: &[u8], reads: Reads, heads: Heads) -> Run {
         let mut codec = ServerCodec::new().with_persistent(true);
         let mut buf = BytesMut::with_capacity(BUFFER_CAPACITY);
         let mut run = Run::default();
@@ -220,9 +239,26 @@ mod codec {
             let (read, tail) = rest.split_at(len.min(rest.len()));
             buf.extend_from_slice(read); // a socket read into the reused buffer
             rest = tail;
-            while let Some(frame) = codec.decode(&mut buf).expect("a valid stream") {
+            // After each read: the heads (in place, or as frames) and bodies it completes.
+            loop {
+                if let Heads::Peeked = heads {
+                    let mut storage = [EMPTY_PAIR; 64];
+                    while let Some(head) = codec.peek_pairs(&buf, &mut storage).expect("valid") {
+                        run.head(&mut region);
+                        for (key, value) in head.pairs() {
+                            black_box((key, value));
+                            run.vars += 1;
+                        }
+                        black_box(head.body_len().expect("valid"));
+                    }
+                }
+                let Some(frame) = codec.decode(&mut buf).expect("a valid stream") else {
+                    break;
+                };
                 match frame {
                     ServerFrame::Packet(packet) => {
+                        assert!(matches!(heads, Heads::Frames), "a head that was not peeked");
+                        run.head(&mut region);
                         for (key, value) in packet.vars().expect("a vars block").iter() {
                             black_box((key, value));
                             run.vars += 1;
@@ -233,12 +269,7 @@ mod codec {
                         black_box(packet.get_bytes("CONTENT_LENGTH"));
                     }
                     ServerFrame::Body(chunk) => run.body_bytes += black_box(chunk).len(),
-                    ServerFrame::End => {
-                        run.requests += 1;
-                        if run.requests == WARM_UP {
-                            region = Some(Region::new(GLOBAL));
-                        }
-                    }
+                    ServerFrame::End => {}
                     other => panic!("unexpected frame {other:?}"),
                 }
             }
@@ -254,15 +285,17 @@ mod codec {
 
     pub(super) fn steady_state_decoding_allocates_nothing_per_request() {
         let wire = stream();
-        for reads in [Reads::Fixed, Reads::SpareCapacity] {
-            let run = decode(&wire, reads);
-            assert_eq!(run.requests, REQUESTS, "{reads:?}");
-            assert_eq!(run.vars, REQUESTS / 2 * (19 + 24), "{reads:?}");
-            assert_eq!(run.body_bytes, REQUESTS / 2 * 5, "{reads:?}");
+        let ways =
+            [Reads::Fixed, Reads::SpareCapacity].map(|r| [(r, Heads::Frames), (r, Heads::Peeked)]);
+        for (reads, heads) in ways.into_iter().flatten() {
+            let run = decode(&wire, reads, heads);
+            assert_eq!(run.requests, REQUESTS, "{reads:?} {heads:?}");
+            assert_eq!(run.vars, REQUESTS / 2 * (19 + 24), "{reads:?} {heads:?}");
+            assert_eq!(run.body_bytes, REQUESTS / 2 * 5, "{reads:?} {heads:?}");
             let measured = REQUESTS - WARM_UP;
             assert_eq!(
                 run.allocations, 0,
-                "{reads:?}: {} allocations over {measured} requests after the warm-up",
+                "{reads:?} {heads:?}: {} allocations over {measured} requests after the warm-up",
                 run.allocations
             );
         }

@@ -18,7 +18,7 @@ use uwsgi_codec::codec::{
     ClientCodec, ClientFrame, ClientMessage, RpcReply, ServerCodec, ServerFrame,
 };
 use uwsgi_codec::{
-    ContentLengthFault, Error, Field, ForeignProtocol, Modifier1, PacketBuilder, Parser,
+    ContentLengthFault, EMPTY_PAIR, Error, Field, ForeignProtocol, Modifier1, PacketBuilder, Parser,
 };
 
 /// The `(modifier1, modifier2)` of a `ClientFrame::Packet`.
@@ -610,6 +610,177 @@ fn c6_body_bytes_are_never_parsed_as_a_header() {
     // The smuggled request really is a request when it is not inside a body.
     let frames = decode_all(&mut ServerCodec::new(), &inner).expect("valid");
     assert_eq!(frames[0], ServerFrame::Packet(owned_packet(&inner_head)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server: heads read in place (`peek_pairs`)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn peek_pairs_reads_the_head_in_place_and_decode_then_yields_its_body() {
+    let (head, wire) = request_with_body(b"hello");
+    let stream = [&wire[..], b"after"].concat();
+    let mut codec = ServerCodec::new();
+    let mut src = BytesMut::from(&stream[..]);
+    let mut storage = [EMPTY_PAIR; 32];
+    let peeked = codec.peek_pairs(&src, &mut storage).expect("valid");
+    let peeked = peeked.expect("a whole head");
+    assert_eq!(peeked.as_bytes(), &head[..]);
+    let owned = owned_packet(&head);
+    assert_eq!(peeked.pairs(), owned.pairs().collect::<Vec<_>>());
+    assert_eq!(src.len(), stream.len(), "the head stays in the buffer");
+
+    // Until its body has been decoded, there is no next head to peek; `decode` removes the
+    // head and yields the body.
+    let mut again = [EMPTY_PAIR; 32];
+    let next = codec.peek_pairs(&src, &mut again).map_err(Fault::from);
+    assert_eq!(next.map(|head| head.is_some()), Ok(false));
+    let frames = drain(&mut codec, &mut src).expect("valid");
+    let rest = ServerFrame::Trailing(Bytes::from_static(b"after"));
+    assert_eq!(frames, [body(b"hello"), ServerFrame::End, rest]);
+
+    // One-request mode: after the request there is no head to peek.
+    src.extend_from_slice(&head);
+    let mut storage = [EMPTY_PAIR; 32];
+    assert_eq!(
+        codec.peek_pairs(&src, &mut storage).map_err(Fault::from),
+        Ok(None)
+    );
+}
+
+#[test]
+fn peek_pairs_reads_every_head_of_a_read_with_one_storage() {
+    let get = request(&[(b"CONTENT_LENGTH", b"")]);
+    let (post, post_wire) = request_with_body(b"hello");
+    let stream = [&get[..], &get, &post_wire, &get].concat();
+    let mut codec = ServerCodec::new().with_persistent(true);
+    let mut src = BytesMut::from(&stream[..]);
+    let mut heads = Vec::new();
+    {
+        let mut storage = [EMPTY_PAIR; 32];
+        while let Some(head) = codec.peek_pairs(&src, &mut storage).expect("valid") {
+            heads.push((head.as_bytes().to_vec(), head.body_len().expect("valid")));
+        }
+    }
+    // The two heads without a body, then the one with a body: its body comes first.
+    let expected = [(get.clone(), 0), (get.clone(), 0), (post, 5)];
+    assert_eq!(heads, expected);
+    let frames = drain(&mut codec, &mut src).expect("valid");
+    let after = ServerFrame::Packet(owned_packet(&get));
+    assert_eq!(
+        frames,
+        [body(b"hello"), ServerFrame::End, after, ServerFrame::End]
+    );
+    assert!(src.is_empty());
+
+    // One-request mode: the head after a whole message is never read; `decode` ends the
+    // message and hands the rest back unparsed.
+    let mut codec = ServerCodec::new();
+    let mut src = BytesMut::from(&stream[..]);
+    let mut storage = [EMPTY_PAIR; 32];
+    let first = codec.peek_pairs(&src, &mut storage).expect("valid");
+    assert_eq!(first.map(|head| head.as_bytes()), Some(&get[..]));
+    let next = codec.peek_pairs(&src, &mut storage).map_err(Fault::from);
+    assert_eq!(next.map(|head| head.is_some()), Ok(false));
+    let frames = drain(&mut codec, &mut src).expect("valid");
+    let rest = Bytes::copy_from_slice(&stream[get.len()..]);
+    assert_eq!(frames, [ServerFrame::End, ServerFrame::Trailing(rest)]);
+}
+
+#[test]
+fn peek_pairs_never_reads_a_body_or_half_a_head() {
+    let (inner_head, inner) = request_with_body(b"smuggled");
+    let (head, wire) = request_with_body(&inner);
+    let parser = Parser::new().with_max_datasize(1024);
+    let mut codec = ServerCodec::with_parser(parser).with_persistent(true);
+    let mut src = BytesMut::new();
+    let mut frames = Vec::new();
+    // One byte at a time: a peek at every read, as a server on a slow connection makes.
+    for byte in wire.chunks(1) {
+        src.extend_from_slice(byte);
+        let mut storage = [EMPTY_PAIR; 32];
+        if let Some(peeked) = codec.peek_pairs(&src, &mut storage).expect("valid") {
+            assert_eq!(
+                peeked.as_bytes(),
+                &head[..],
+                "only the outer head, once whole"
+            );
+            frames.push(ServerFrame::Packet(owned_packet(peeked.as_bytes())));
+        }
+        frames.extend(drain(&mut codec, &mut src).expect("valid"));
+    }
+    let expected = [
+        ServerFrame::Packet(owned_packet(&head)),
+        ServerFrame::Body(Bytes::copy_from_slice(&inner)),
+        ServerFrame::End,
+    ];
+    assert_eq!(merged(frames), expected);
+    // The body was a whole request: peeked where a head belongs, it is one.
+    let src = BytesMut::from(&inner[..]);
+    let mut storage = [EMPTY_PAIR; 32];
+    let peeked = ServerCodec::new()
+        .peek_pairs(&src, &mut storage)
+        .expect("valid");
+    assert_eq!(peeked.map(|p| p.as_bytes()), Some(&inner_head[..]));
+}
+
+#[test]
+fn peek_pairs_applies_the_codec_limits_and_the_storage_limit() {
+    let head = request(&[(b"CONTENT_LENGTH", b"5")]);
+    let mut storage = [EMPTY_PAIR; 32];
+    let mut codec = ServerCodec::new().with_max_body(Some(4));
+    let got = codec.peek_pairs(&head, &mut storage).map_err(Fault::from);
+    assert_eq!(got, Err(Fault::BodyTooLarge { len: 5, max: 4 }));
+
+    let parser = Parser::new().with_max_datasize(8);
+    let got = ServerCodec::with_parser(parser).peek_pairs(&head, &mut storage);
+    let len = common::datasize_of(&head);
+    assert_eq!(
+        got.map_err(Fault::from),
+        Err(Fault::Packet(Error::TooLarge { len, max: 8 }))
+    );
+
+    // H(0,12,0) kv("A","1") kv("B","2"), into storage for one pair.
+    let wire = b"\x00\x0c\x00\x00\x01\x00A\x01\x001\x01\x00B\x01\x002";
+    let mut one = [EMPTY_PAIR; 1];
+    let got = ServerCodec::new()
+        .peek_pairs(wire, &mut one)
+        .map_err(Fault::from);
+    let too_many = Error::TooManyVars { max: 1, offset: 10 };
+    assert_eq!(got, Err(Fault::Packet(too_many)));
+    assert_eq!(
+        one,
+        [EMPTY_PAIR],
+        "no pair of a refused block is left in storage"
+    );
+
+    // A bad length fails the peek, as it fails `decode`.
+    let head = request(&[(b"CONTENT_LENGTH", b"5x")]);
+    let peeked = ServerCodec::new()
+        .peek_pairs(&head, &mut storage)
+        .map_err(Fault::from);
+    let decoded = ServerCodec::new().decode(&mut BytesMut::from(&head[..]));
+    assert!(peeked.is_err());
+    assert_eq!(peeked.err(), decoded.map_err(Fault::from).err());
+}
+
+#[test]
+fn a_buffer_cut_after_a_peek_fails_the_next_decode() {
+    let (head, wire) = request_with_body(b"hello");
+    let mut codec = ServerCodec::new();
+    let mut src = BytesMut::from(&wire[..]);
+    let mut storage = [EMPTY_PAIR; 32];
+    assert!(
+        codec
+            .peek_pairs(&src, &mut storage)
+            .expect("valid")
+            .is_some()
+    );
+    src.truncate(3);
+    let got = codec.decode(&mut src).map_err(Fault::from);
+    let needed = head.len() - 3;
+    let eof = Error::UnexpectedEof { offset: 3, needed };
+    assert_eq!(got, Err(Fault::Packet(eof)));
 }
 
 // ---------------------------------------------------------------------------------------------

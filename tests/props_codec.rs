@@ -4,7 +4,7 @@
 //!    mode), or to the first request and the rest as trailing bytes (one-request mode);
 //! 2. however a stream is cut (one byte per `decode` call, or at random points), and whatever
 //!    byte of it is changed or wherever it ends, the frames and the error are those of the
-//!    stream decoded in one piece;
+//!    stream decoded in one piece, and so are those of `peek_pairs` then `decode`;
 //! 3. the body length the codec frames, which it learns in its validating walk, is the
 //!    parser's `body_len()`, or its error, however many pairs carry the length key or another
 //!    key of that length, wherever they are.
@@ -14,7 +14,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::codec::{Fault, Run, merged, run};
+use common::codec::{Fault, Run, merged, run, run_peeking};
 use common::props::{Pair, config, plain_pairs, vars_modifiers};
 use common::{kv, owned_packet, packet};
 use proptest::collection::vec;
@@ -159,8 +159,19 @@ proptest! {
         prop_assert_eq!(&bytes, &whole, "one byte per decode call");
         let pieces = pieces(&wire, &cuts);
         let lens: Vec<usize> = pieces.iter().map(|p| p.len()).collect();
-        let cut = outcome(run(&mut codec(persistent), pieces));
+        let cut = outcome(run(&mut codec(persistent), pieces.iter().copied()));
         prop_assert_eq!(&cut, &whole, "pieces of {:?}", lens);
+
+        // The borrowed path: the same frames, the heads peeked in place, one at a time or
+        // every head of a read.
+        for batch in [false, true] {
+            let peeked = outcome(run_peeking(&mut codec(persistent), [&wire[..]], batch));
+            prop_assert_eq!(&peeked, &whole, "heads peeked, in one piece, batch {}", batch);
+            let peeked = outcome(run_peeking(&mut codec(persistent), wire.chunks(1), batch));
+            prop_assert_eq!(&peeked, &whole, "heads peeked, a byte per call, batch {}", batch);
+            let peeked = outcome(run_peeking(&mut codec(persistent), pieces.iter().copied(), batch));
+            prop_assert_eq!(&peeked, &whole, "heads peeked, pieces of {:?}, batch {}", lens, batch);
+        }
     }
 
     /// 3. The codec frames the body `body_len()` gives (or fails with its error): with a body

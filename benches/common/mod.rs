@@ -236,6 +236,33 @@ pub(crate) fn parse_visit<'a>(parser: &Parser, buf: &'a [u8], storage: &mut [Pai
     acc
 }
 
+/// [`parse_visit`] with the body length of every packet looked up as well
+/// (`PacketPairs::body_len`), as a server must before it reads on: the core work of the
+/// codec's borrowed path. Returns the sum of key and value lengths and body lengths.
+#[inline(never)]
+pub(crate) fn parse_length_visit<'a>(
+    parser: &Parser,
+    buf: &'a [u8],
+    storage: &mut [Pair<'a>],
+) -> usize {
+    let mut acc = 0;
+    let mut rest = buf;
+    while !rest.is_empty() {
+        match parser.parse_pairs(rest, storage) {
+            Ok(Status::Complete(packet)) => {
+                let body_len = packet.body_len().expect("bench input has valid lengths");
+                acc += usize::try_from(body_len).unwrap_or(usize::MAX);
+                for (key, value) in packet.pairs() {
+                    acc += key.len() + value.len();
+                }
+                rest = &rest[packet.wire_len()..];
+            }
+            other => panic!("bench input does not parse: {other:?}"),
+        }
+    }
+    acc
+}
+
 /// The sum of key and value lengths of every pair, through `Vars::iter`.
 #[inline(always)]
 pub(crate) fn visit(packet: &PacketRef<'_>) -> usize {
@@ -324,6 +351,39 @@ pub(crate) fn drain(
     src: &mut bytes::BytesMut,
 ) -> usize {
     drain_reading(codec, src, read_pairs)
+}
+
+/// [`drain`] on the borrowed path: every head of the buffer read in place with
+/// `ServerCodec::peek_pairs` into one storage of `N` pairs, every pair visited, then `decode`
+/// for the rest (bodies, the last `End`), as a server does after each read.
+#[cfg(feature = "codec")]
+#[inline(always)]
+pub(crate) fn drain_peeking<const N: usize>(
+    codec: &mut uwsgi_codec::codec::ServerCodec,
+    src: &mut bytes::BytesMut,
+) -> usize {
+    use tokio_util::codec::Decoder;
+
+    let mut acc = 0;
+    loop {
+        let mut storage = [EMPTY_PAIR; N];
+        loop {
+            match codec.peek_pairs(src, &mut storage) {
+                Ok(Some(head)) => {
+                    for (key, value) in head.pairs() {
+                        acc += key.len() + value.len();
+                    }
+                }
+                Ok(None) => break,
+                Err(err) => panic!("bench input does not decode: {err}"),
+            }
+        }
+        match codec.decode(src) {
+            Ok(Some(_)) => acc += 1,
+            Ok(None) => return acc,
+            Err(err) => panic!("bench input does not decode: {err}"),
+        }
+    }
 }
 
 /// Every pair of `packet` through `Packet::pairs`: the sum of key and value lengths.

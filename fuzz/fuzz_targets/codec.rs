@@ -16,7 +16,9 @@
 //! bytes, accessor by accessor (`check_owned`); its `Body` bytes add up to `body_len()` exactly
 //! before `End`; the order is Packet, Body*, End, then Trailing (one-request mode) or the next
 //! Packet (persistent mode); everything comes as soon as the byte that proves it is in (the
-//! decoder keeps the header it has read, and never waits past the packet's last byte).
+//! decoder keeps the header it has read, and never waits past the packet's last byte). Read
+//! through `peek_pairs` (a head at a time, or every head of a read), at once, in cuts and byte
+//! by byte, it gives the same items and error.
 //!
 //! `ClientCodec` (the stream as the reply to a request whose modifiers are the stream's bytes 0
 //! and 3): the same `ClientFrame`s however the stream is cut; a framed reply gives Packet (what a
@@ -27,13 +29,17 @@
 //! `BodyMismatch` and writes nothing, and so is a new packet before the body is complete.
 #![no_main]
 
+use std::collections::VecDeque;
+
 use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::{Decoder, Encoder};
 use uwsgi_codec::codec::{
     ClientCodec, ClientFrame, ClientMessage, Error, ServerCodec, ServerFrame,
 };
-use uwsgi_codec::{Direction, MagicPolicy, Modifier1, Packet, PacketBuilder, Parser, Status};
+use uwsgi_codec::{
+    Direction, EMPTY_PAIR, MagicPolicy, Modifier1, Packet, PacketBuilder, Parser, Status,
+};
 use uwsgi_codec_fuzz::{check_block, check_owned};
 
 /// A frame with its bytes, Body, Raw and Trailing chunks to be merged.
@@ -169,6 +175,76 @@ fn drain(
     }
 }
 
+/// The server codec read through `peek_pairs`: each head peeked in place (into storage large
+/// enough for any block in the buffer), as the `Packet` its bytes parse to; `decode` for the
+/// rest. `batch`: peek again after every head (the `End` of a head with no body, which the
+/// next peek moves past, is put back where `decode` would have yielded it).
+struct Peeking {
+    codec: ServerCodec,
+    batch: bool,
+    queue: VecDeque<Result<Item, Error>>,
+    /// The last item was a peeked head.
+    peeked: bool,
+    /// ... with no body: its `End` is owed if the next peek moves past it.
+    end_owed: bool,
+}
+
+impl Peeking {
+    fn new(codec: ServerCodec, batch: bool) -> Self {
+        let (queue, peeked, end_owed) = (VecDeque::new(), false, false);
+        Peeking {
+            codec,
+            batch,
+            queue,
+            peeked,
+            end_owed,
+        }
+    }
+}
+
+impl Decode for Peeking {
+    fn next(&mut self, src: &mut BytesMut, eof: bool) -> Result<Option<Item>, Error> {
+        if let Some(next) = self.queue.pop_front() {
+            return next.map(Some);
+        }
+        if self.batch || !self.peeked {
+            let mut storage = vec![EMPTY_PAIR; src.len() / 5 + 1];
+            let parser = self.codec.parser().clone();
+            match self.codec.peek_pairs(src, &mut storage) {
+                Ok(None) => {}
+                result => {
+                    if std::mem::take(&mut self.end_owed) {
+                        self.queue.push_back(Ok(Item::End));
+                    }
+                    let item = result.map(|head| {
+                        let head = head.expect("not None");
+                        let body_len = head.body_len().expect("checked by the peek");
+                        self.end_owed = body_len == 0;
+                        let bytes = Bytes::copy_from_slice(head.as_bytes());
+                        let packet = parser.parse_bytes(&bytes).expect("peeked, so valid");
+                        let packet = packet.complete().expect("peeked, so whole");
+                        assert_eq!(packet.body_len(), Ok(body_len), "the peeked body length");
+                        Item::Packet(packet)
+                    });
+                    self.peeked = item.is_ok();
+                    self.queue.push_back(item);
+                    return self.queue.pop_front().expect("just queued").map(Some);
+                }
+            }
+        }
+        (self.peeked, self.end_owed) = (false, false);
+        let frame = if eof {
+            self.codec.decode_eof(src)
+        } else {
+            self.codec.decode(src)
+        };
+        frame.map(|f| f.map(Item::from))
+    }
+    fn parser(&self) -> &Parser {
+        self.codec.parser()
+    }
+}
+
 fn parser(settings: u8) -> Parser {
     let mut parser = Parser::new()
         .with_max_datasize([65535, 4096, 62, 0][usize::from((settings >> 1) & 3)])
@@ -269,6 +345,16 @@ fuzz_target!(|data: &[u8]| {
         whole.outcome(),
         "server, byte at a time (left) differs from one-shot (right)"
     );
+    for batch in [false, true] {
+        for cut in [&whole_cut[..], &cuts, &[1]] {
+            let peeked = feed(Peeking::new(server(*settings), batch), stream, cut, true);
+            assert_eq!(
+                peeked.outcome(),
+                whole.outcome(),
+                "server, heads peeked (batch {batch}), cut {cut:?}: (left) differs from decode (right)"
+            );
+        }
+    }
     check_order(*settings, stream, &whole);
     for run in [&whole, &chunked, &bytewise] {
         check_error_stage(run);

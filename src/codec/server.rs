@@ -1,10 +1,13 @@
 //! [`ServerCodec`]: the application-server side, which decodes requests and encodes replies.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::{Error, Framing, State, Step};
-use crate::{Direction, MAX_DATASIZE, Modifier1, Packet, PacketBuilder, Parser};
+use crate::{
+    Direction, Header, MAX_DATASIZE, Modifier1, Packet, PacketBuilder, PacketPairs, Pair, Parser,
+    Status,
+};
 
 /// What a [`ServerCodec`] decodes from a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +71,10 @@ impl Step for ServerFrame {
 pub struct ServerCodec {
     framing: Framing,
     persistent: bool,
+    /// The bytes of the heads [`peek_pairs`](Self::peek_pairs) returned, still at the front
+    /// of the buffer: the next decode removes them. While it is not 0 the state is the last
+    /// head's `Body`, with nothing received.
+    peeked: usize,
 }
 
 impl Default for ServerCodec {
@@ -89,6 +96,7 @@ impl ServerCodec {
         ServerCodec {
             framing: Framing::new(parser.with_direction(Direction::Request)),
             persistent: false,
+            peeked: 0,
         }
     }
 
@@ -122,6 +130,98 @@ impl ServerCodec {
         self.persistent
     }
 
+    /// Reads the next packet's head in place, in the connection buffer, writing its pairs
+    /// into `storage` in the same walk, as [`Parser::parse_pairs`] does: the server's fast
+    /// path, with no frame built, no bytes split off and no index kept. `None` when more bytes
+    /// are needed, or when the codec is not between messages (inside a body, or after the
+    /// request in one-request mode): then [`decode`](Decoder::decode) yields what comes next.
+    ///
+    /// The heads stay at the front of `src`: only borrow the buffer (or append to it) until the
+    /// next `decode`, which removes them, then yields the last head's body and `End`, as after
+    /// a [`ServerFrame::Packet`]. A head with no body is a whole message: in persistent mode,
+    /// peeking again reads the head after it, in the same buffer, so one `storage` serves every
+    /// request of a read (its `End` is then not yielded). Every check of `decode` applies,
+    /// `BodyTooLarge` included, and `storage.len()` is a pair limit (`TooManyVars`), as in
+    /// `parse_pairs`.
+    ///
+    /// # Errors
+    ///
+    /// As [`decode`](Decoder::decode) and [`Parser::parse_pairs`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use tokio_util::codec::Decoder;
+    /// use uwsgi_codec::EMPTY_PAIR;
+    /// use uwsgi_codec::codec::{ServerCodec, ServerFrame};
+    ///
+    /// // Two requests without a body, then one with a body of 5 bytes.
+    /// let get = b"\x00\x15\x00\x00\x0e\x00REQUEST_METHOD\x03\x00GET";
+    /// let post = b"\x00\x13\x00\x00\x0e\x00CONTENT_LENGTH\x01\x005hello";
+    /// let mut src = BytesMut::from(&[&get[..], get, post].concat()[..]);
+    /// let mut codec = ServerCodec::new().with_persistent(true);
+    ///
+    /// let mut storage = [EMPTY_PAIR; 64]; // one storage for every head of this read
+    /// let mut lengths = Vec::new();
+    /// while let Some(head) = codec.peek_pairs(&src, &mut storage)? {
+    ///     lengths.push(head.body_len()?);
+    /// }
+    /// assert_eq!(lengths, [0, 0, 5]); // then `decode` for the body
+    /// assert_eq!(codec.decode(&mut src)?, Some(ServerFrame::Body("hello".into())));
+    /// assert_eq!(codec.decode(&mut src)?, Some(ServerFrame::End));
+    /// assert_eq!(codec.decode(&mut src)?, None);
+    /// # Ok::<(), uwsgi_codec::codec::Error>(())
+    /// ```
+    #[inline]
+    pub fn peek_pairs<'s, 'a>(
+        &mut self,
+        src: &'a [u8],
+        storage: &'s mut [Pair<'a>],
+    ) -> Result<Option<PacketPairs<'s, 'a>>, Error> {
+        let framing = &mut self.framing;
+        // Where the next head starts: after the heads peeked, if the last one has no body.
+        let start = match framing.state {
+            State::Head(_) if !framing.waiting(src) => 0,
+            State::Body { expected: 0, .. } if self.peeked != 0 && self.persistent => self.peeked,
+            _ => return Ok(None),
+        };
+        let rest = src.get(start..).unwrap_or_default();
+        let head = match framing.parser.parse_pairs(rest, storage)? {
+            Status::Complete(head) => head,
+            Status::Incomplete(_) => {
+                // The header passed its checks: keep it, so that the reads until the head is
+                // whole cost one compare each.
+                if let (0, Status::Complete(header)) = (start, Header::parse(src)) {
+                    framing.enter(State::Head(Some(header)));
+                }
+                return Ok(None);
+            }
+        };
+        let expected = head.body_len()?;
+        framing.check_body(expected)?;
+        framing.enter(State::Body {
+            expected,
+            received: 0,
+        });
+        self.peeked = start + head.wire_len();
+        Ok(Some(head))
+    }
+
+    /// Removes the heads that `peek_pairs` returned from the front of `src`. Out of line: the
+    /// owned-frame path never comes here.
+    #[inline(never)]
+    fn leave_peeked(&mut self, src: &mut BytesMut) -> Result<(), Error> {
+        let len = core::mem::take(&mut self.peeked);
+        // The caller only borrowed the buffer since the peek: the heads are still there.
+        if src.len() < len {
+            let (offset, needed) = (src.len(), len - src.len());
+            return Err(crate::Error::UnexpectedEof { offset, needed }.into());
+        }
+        src.advance(len);
+        Ok(())
+    }
+
     fn after_end(&self) -> State {
         if self.persistent {
             State::Head(None)
@@ -141,6 +241,9 @@ impl Decoder for ServerCodec {
         if self.framing.waiting(src) {
             return Ok(None);
         }
+        if self.peeked != 0 {
+            self.leave_peeked(src)?;
+        }
         if self.framing.state == State::Done {
             return Ok((!src.is_empty()).then(|| ServerFrame::Trailing(src.split().freeze())));
         }
@@ -150,6 +253,9 @@ impl Decoder for ServerCodec {
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<ServerFrame>, Error> {
+        if self.peeked != 0 {
+            self.leave_peeked(src)?;
+        }
         if self.framing.state == State::Done {
             return self.decode(src);
         }

@@ -2,12 +2,13 @@
 //! returns `None`; at the end of input, `decode_eof` until it returns `None`. Errors come back
 //! as a [`Fault`], which compares exactly (`codec::Error` holds an `io::Error` and cannot).
 
+use std::collections::VecDeque;
 use std::io;
 
 use bytes::{Bytes, BytesMut};
 use tokio_util::codec::Decoder;
-use uwsgi_codec::Error;
-use uwsgi_codec::codec::{self, ClientFrame, ServerFrame};
+use uwsgi_codec::codec::{self, ClientFrame, ServerCodec, ServerFrame};
+use uwsgi_codec::{EMPTY_PAIR, Error, Packet};
 
 /// A `codec::Error`, comparable: the variant and every number it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +126,70 @@ pub(crate) fn run<'a, D>(codec: &mut D, pieces: impl IntoIterator<Item = &'a [u8
 where
     D: Decoder<Error = codec::Error>,
 {
+    run_with(codec, pieces, |codec, src, eof| {
+        if eof {
+            codec.decode_eof(src)
+        } else {
+            codec.decode(src)
+        }
+    })
+}
+
+/// [`run`] through `ServerCodec::peek_pairs`: each head is peeked (into fresh storage large
+/// enough for any block in the buffer) and comes back as the `Packet` of its bytes; `decode`
+/// yields the rest. `batch`: peek again after every head, as a server does that reads every
+/// head of a read before it decodes (the `End` of a head with no body, which the next peek
+/// moves past, is put back where `decode` would have yielded it); otherwise peek once, then
+/// decode.
+pub(crate) fn run_peeking<'a>(
+    codec: &mut ServerCodec,
+    pieces: impl IntoIterator<Item = &'a [u8]>,
+    batch: bool,
+) -> Run<ServerFrame> {
+    let mut queue: VecDeque<Result<ServerFrame, codec::Error>> = VecDeque::new();
+    // The last step returned a peeked head; that head had no body, and its `End` is owed if
+    // the next peek moves past it.
+    let (mut peeked, mut end_owed) = (false, false);
+    run_with(codec, pieces, |codec, src, eof| {
+        if let Some(next) = queue.pop_front() {
+            return next.map(Some);
+        }
+        if batch || !peeked {
+            let mut storage = vec![EMPTY_PAIR; src.len() / 5 + 1];
+            match codec.peek_pairs(src, &mut storage) {
+                Ok(None) => {}
+                result => {
+                    if std::mem::take(&mut end_owed) {
+                        queue.push_back(Ok(ServerFrame::End));
+                    }
+                    let frame = result.and_then(|head| {
+                        let head = head.expect("not None");
+                        end_owed = head.body_len()? == 0;
+                        let bytes = Bytes::copy_from_slice(head.as_bytes());
+                        let packet = Packet::parse(&bytes)?.complete();
+                        Ok(ServerFrame::Packet(packet.expect("a peeked head is whole")))
+                    });
+                    peeked = frame.is_ok();
+                    queue.push_back(frame);
+                    return queue.pop_front().expect("just queued").map(Some);
+                }
+            }
+        }
+        (peeked, end_owed) = (false, false);
+        if eof {
+            codec.decode_eof(src)
+        } else {
+            codec.decode(src)
+        }
+    })
+}
+
+/// [`run`], with `next(codec, src, at_eof)` as the step.
+fn run_with<'a, D, F>(
+    codec: &mut D,
+    pieces: impl IntoIterator<Item = &'a [u8]>,
+    mut next: impl FnMut(&mut D, &mut BytesMut, bool) -> Result<Option<F>, codec::Error>,
+) -> Run<F> {
     let pieces: Vec<&[u8]> = pieces.into_iter().collect();
     let limit = 4 * pieces.iter().map(|p| p.len()).sum::<usize>() + 64;
     let mut calls = 0;
@@ -143,7 +208,7 @@ where
         fed += piece.len();
         loop {
             step();
-            match codec.decode(&mut src) {
+            match next(codec, &mut src, false) {
                 Ok(Some(frame)) => run.frames.push(frame),
                 Ok(None) => break,
                 Err(err) => {
@@ -156,7 +221,7 @@ where
     }
     loop {
         step();
-        match codec.decode_eof(&mut src) {
+        match next(codec, &mut src, true) {
             Ok(Some(frame)) => run.frames.push(frame),
             Ok(None) => return run,
             Err(err) => {
