@@ -12,8 +12,9 @@
 //!
 //! `--callgrind WORKLOAD N` runs only the crate's parse + visit of `WORKLOAD` N times, and
 //! `--callgrind-floor WORKLOAD N` only the floor walk, `--callgrind-codec N` only the pipelined
-//! stream through a persistent `ServerCodec` and `--callgrind-bytewise N` only `nginx_get` fed
-//! to one a byte per call (feature `codec`); `--workloads` lists the workloads
+//! stream through a persistent `ServerCodec`, `--callgrind-peek N` the same read with
+//! `peek_pairs`, and `--callgrind-bytewise N` only `nginx_get` fed to one a byte per call
+//! (feature `codec`); `--workloads` lists the workloads
 //! (`name bytes packets`). `benches/callgrind.sh` uses them to count instructions per packet.
 
 mod common;
@@ -426,9 +427,11 @@ fn main() {
     } else if let Some(i) = position("--callgrind-floor") {
         callgrind(true, arg(&args, i + 1), arg(&args, i + 2))
     } else if let Some(i) = position("--callgrind-codec") {
-        callgrind_codec(arg(&args, i + 1), false)
+        callgrind_codec(arg(&args, i + 1), CodecRun::Frames)
+    } else if let Some(i) = position("--callgrind-peek") {
+        callgrind_codec(arg(&args, i + 1), CodecRun::Peeked)
     } else if let Some(i) = position("--callgrind-bytewise") {
-        callgrind_codec(arg(&args, i + 1), true)
+        callgrind_codec(arg(&args, i + 1), CodecRun::Bytewise)
     } else if position("--workloads").is_some() {
         for w in common::workloads() {
             println!("{} {} {}", w.name, w.bytes.len(), w.packets);
@@ -446,10 +449,21 @@ fn main() {
     }
 }
 
-/// `--callgrind-codec N`: the pipelined stream through a persistent `ServerCodec`, `N` times;
-/// with `bytewise` (`--callgrind-bytewise N`), `nginx_get` fed one byte per call instead.
+/// What `callgrind_codec` runs.
+#[derive(Clone, Copy)]
+enum CodecRun {
+    /// `--callgrind-codec N`: the pipelined stream through a persistent `ServerCodec`, its
+    /// heads as frames.
+    Frames,
+    /// `--callgrind-peek N`: the same, its heads read with `peek_pairs`.
+    Peeked,
+    /// `--callgrind-bytewise N`: `nginx_get` fed one byte per call.
+    Bytewise,
+}
+
+/// Runs `run` `N` times.
 #[cfg(feature = "codec")]
-fn callgrind_codec(n: &str, bytewise: bool) -> Result<(), String> {
+fn callgrind_codec(n: &str, run: CodecRun) -> Result<(), String> {
     use uwsgi_codec::codec::ServerCodec;
 
     let n: u64 = n.parse().map_err(|_| format!("bad count {n:?}"))?;
@@ -457,25 +471,40 @@ fn callgrind_codec(n: &str, bytewise: bool) -> Result<(), String> {
     let wire = common::NGINX_GET;
     let mut acc = 0usize;
     for _ in 0..n {
-        if bytewise {
-            let (mut codec, mut src) = (ServerCodec::new(), BytesMut::with_capacity(wire.len()));
-            for &byte in black_box(wire) {
-                src.extend_from_slice(&[byte]);
-                acc = acc.wrapping_add(common::drain(&mut codec, black_box(&mut src)));
+        let drained = match run {
+            CodecRun::Bytewise => {
+                let mut codec = ServerCodec::new();
+                let mut src = BytesMut::with_capacity(wire.len());
+                let mut acc = 0usize;
+                for &byte in black_box(wire) {
+                    src.extend_from_slice(&[byte]);
+                    acc = acc.wrapping_add(common::drain(&mut codec, black_box(&mut src)));
+                }
+                acc
             }
-        } else {
-            let mut codec = ServerCodec::new().with_persistent(true);
-            let mut src = BytesMut::from(&stream[..]);
-            acc = acc.wrapping_add(common::drain(&mut codec, black_box(&mut src)));
-        }
+            CodecRun::Frames | CodecRun::Peeked => {
+                let mut codec = ServerCodec::new().with_persistent(true);
+                let mut src = BytesMut::from(&stream[..]);
+                match run {
+                    CodecRun::Peeked => {
+                        common::drain_peeking::<64>(&mut codec, black_box(&mut src))
+                    }
+                    _ => common::drain(&mut codec, black_box(&mut src)),
+                }
+            }
+        };
+        acc = acc.wrapping_add(drained);
     }
     println!("{acc}");
     Ok(())
 }
 
 #[cfg(not(feature = "codec"))]
-fn callgrind_codec(_: &str, _: bool) -> Result<(), String> {
-    Err("--callgrind-codec and --callgrind-bytewise need --features codec".to_owned())
+fn callgrind_codec(_: &str, _: CodecRun) -> Result<(), String> {
+    Err(
+        "--callgrind-codec, --callgrind-peek and --callgrind-bytewise need --features codec"
+            .to_owned(),
+    )
 }
 
 fn arg(args: &[String], i: usize) -> &str {

@@ -7,7 +7,7 @@
 //!    stream decoded in one piece, and so are those of `peek_pairs` then `decode`;
 //! 3. the body length the codec frames, which it learns in its validating walk, is the
 //!    parser's `body_len()`, or its error, however many pairs carry the length key or another
-//!    key of that length, wherever they are.
+//!    key of that length, wherever they are, through `decode` and through `peek_pairs`.
 
 #![cfg(feature = "codec")]
 
@@ -21,8 +21,8 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use tokio_util::codec::Decoder;
-use uwsgi_codec::Parser;
 use uwsgi_codec::codec::{ServerCodec, ServerFrame};
+use uwsgi_codec::{EMPTY_PAIR, Parser};
 
 /// One request: its vars (without `CONTENT_LENGTH`) and its body.
 fn request() -> impl Strategy<Value = (Vec<Pair>, Vec<u8>)> {
@@ -192,10 +192,19 @@ proptest! {
         };
         let mut src = bytes::BytesMut::from(&wire[..]);
         let got = ServerCodec::new().with_max_body(Some(0)).decode(&mut src).map_err(Fault::from);
-        match expected {
+        match &expected {
             Ok(0) => prop_assert!(matches!(got, Ok(Some(ServerFrame::Packet(_)))), "{:?}", got),
-            Ok(len) => prop_assert_eq!(got, Err(Fault::BodyTooLarge { len, max: 0 })),
-            Err(err) => prop_assert_eq!(got, Err(Fault::Packet(err))),
+            Ok(len) => prop_assert_eq!(got, Err(Fault::BodyTooLarge { len: *len, max: 0 })),
+            Err(err) => prop_assert_eq!(got, Err(Fault::Packet(err.clone()))),
+        }
+        // The borrowed path finds the length in its walk (the keys of its length noted):
+        // the same length, or the same error.
+        let mut storage = vec![EMPTY_PAIR; pairs.len()];
+        let peeked = ServerCodec::new().with_max_body(Some(0)).peek_pairs(&wire, &mut storage);
+        match (&expected, peeked.map_err(Fault::from)) {
+            (Ok(0), Ok(head)) => prop_assert!(head.is_some(), "a whole head"),
+            (Ok(len), got) => prop_assert_eq!(got.err(), Some(Fault::BodyTooLarge { len: *len, max: 0 })),
+            (Err(err), got) => prop_assert_eq!(got.err(), Some(Fault::Packet(err.clone()))),
         }
     }
 }

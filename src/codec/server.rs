@@ -187,8 +187,8 @@ impl ServerCodec {
             _ => return Ok(None),
         };
         let rest = src.get(start..).unwrap_or_default();
-        let head = match framing.parser.parse_pairs(rest, storage)? {
-            Status::Complete(head) => head,
+        let (head, expected) = match framing.parser.parse_framed(rest, storage)? {
+            Status::Complete(framed) => framed,
             Status::Incomplete(_) => {
                 // The header passed its checks: keep it, so that the reads until the head is
                 // whole cost one compare each.
@@ -198,7 +198,6 @@ impl ServerCodec {
                 return Ok(None);
             }
         };
-        let expected = head.body_len()?;
         framing.check_body(expected)?;
         framing.enter(State::Body {
             expected,

@@ -15,7 +15,7 @@ use crate::modifier::{BlockKind, BodyFraming, Modifier1, PacketKind};
 use crate::packet::header_accessors;
 use crate::status::Status;
 use crate::triage::{PLAIN_REQUEST, Triage};
-use crate::vars::{VarsRules, last_of_each, walk_into};
+use crate::vars::{Note, VarsRules, last_of_each, walk_into};
 
 /// An empty pair, to fill storage for [`Parser::parse_pairs`] with.
 pub const EMPTY_PAIR: Pair<'static> = (&[], &[]);
@@ -77,7 +77,8 @@ impl<'s, 'a> PacketPairs<'s, 'a> {
     ) -> Result<Status<PacketPairs<'s, 'a>>, Error> {
         // The default settings as constants: the limit and rules checks fold away.
         if let Some((wire, header)) = whole_request(buf, DEFAULT_TRIAGE, MAX_DATASIZE) {
-            return request_pairs(wire, header, storage, DEFAULT_RULES);
+            let pairs = request_pairs(wire, header, storage, DEFAULT_RULES, &mut ())?;
+            return Ok(Status::Complete(pairs));
         }
         DEFAULT.parse_pairs_general(buf, storage)
     }
@@ -159,22 +160,26 @@ impl<'s, 'a> PacketPairs<'s, 'a> {
     pub fn body_len(&self) -> Result<u64, Error> {
         match self.kind.body {
             BodyFraming::None => Ok(0),
-            BodyFraming::ContentLength => self.length_named(b"CONTENT_LENGTH"),
-            BodyFraming::CacheSize => self.length_named(b"size"),
+            BodyFraming::ContentLength => self.length_among(self.pairs.iter(), b"CONTENT_LENGTH"),
+            BodyFraming::CacheSize => self.length_among(self.pairs.iter(), b"size"),
         }
     }
 
-    /// The body length that the vars named `key` give. The key's length is a constant, so that
-    /// each pair costs a length compare, and a key of that length a compare of `K` bytes in
-    /// registers, not a call to `memcmp`.
+    /// The body length that the vars named `key` among `pairs` give. The key's length is a
+    /// constant, so that each pair costs a length compare, and a key of that length a compare
+    /// of `K` bytes in registers, not a call to `memcmp`.
     #[inline(always)]
-    fn length_named<const K: usize>(&self, key: &[u8; K]) -> Result<u64, Error> {
+    fn length_among<'p, const K: usize>(
+        &self,
+        pairs: impl Iterator<Item = &'p Pair<'a>>,
+        key: &[u8; K],
+    ) -> Result<u64, Error>
+    where
+        'a: 'p,
+    {
         // A pair's offset is where its key length sits: 2 bytes before the key.
         let start = self.wire.as_ptr() as usize;
-        let named = self
-            .pairs
-            .iter()
-            .filter(|(k, _)| k.len() == K && **k == key[..]);
+        let named = pairs.filter(|(k, _)| k.len() == K && **k == key[..]);
         length_of(
             named.map(|&(k, v)| ((k.as_ptr() as usize).wrapping_sub(start + 2), v)),
             K,
@@ -220,9 +225,33 @@ impl Parser {
         storage: &'s mut [Pair<'a>],
     ) -> Result<Status<PacketPairs<'s, 'a>>, Error> {
         if let Some((wire, header)) = whole_request(buf, &self.triage, self.max_datasize) {
-            return request_pairs(wire, header, storage, &self.vars);
+            let pairs = request_pairs(wire, header, storage, &self.vars, &mut ())?;
+            return Ok(Status::Complete(pairs));
         }
         self.parse_pairs_general(buf, storage)
+    }
+
+    /// [`parse_pairs`](Self::parse_pairs), and the length of the body the packet frames
+    /// ([`PacketPairs::body_len`]), found by the same walk for a request: the walk notes the
+    /// pairs whose key could be `CONTENT_LENGTH`, so that only those are compared afterwards.
+    /// The server codec's path.
+    #[inline(always)]
+    #[cfg(feature = "codec")]
+    pub(crate) fn parse_framed<'s, 'a>(
+        &self,
+        buf: &'a [u8],
+        storage: &'s mut [Pair<'a>],
+    ) -> Result<Status<(PacketPairs<'s, 'a>, u64)>, Error> {
+        if let Some((wire, header)) = whole_request(buf, &self.triage, self.max_datasize) {
+            let mut named = LengthKeys::new(b"CONTENT_LENGTH");
+            let pairs = request_pairs(wire, header, storage, &self.vars, &mut named)?;
+            let body_len = named.body_len(&pairs)?;
+            return Ok(Status::Complete((pairs, body_len)));
+        }
+        Ok(match self.parse_pairs_general(buf, storage)? {
+            Status::Complete(pairs) => Status::Complete((pairs, pairs.body_len()?)),
+            Status::Incomplete(needed) => Status::Incomplete(needed),
+        })
     }
 
     /// [`parse_pairs`](Self::parse_pairs) for any packet: every header rule, every kind.
@@ -242,7 +271,7 @@ impl Parser {
         let kind = self.kind_of(&header);
         let block = wire.get(HEADER_LEN..).unwrap_or_default();
         let count = match kind.block {
-            BlockKind::Vars => walk_into(block, &mut *storage, &self.vars)?,
+            BlockKind::Vars => walk_into(block, &mut *storage, &self.vars, &mut ())?,
             BlockKind::Array => Array::parse(block).map(|_| 0)?,
             BlockKind::Raw => 0,
         };
@@ -277,22 +306,72 @@ fn whole_request<'a>(
     Some((wire, header))
 }
 
-/// A request that [`whole_request`] found, its vars walked into `storage`.
+/// A request that [`whole_request`] found, its vars walked into `storage` (each pair shown to
+/// `note` as it is written).
 #[inline(always)]
 fn request_pairs<'s, 'a>(
     wire: &'a [u8],
     header: Header,
     storage: &'s mut [Pair<'a>],
     rules: &VarsRules,
-) -> Result<Status<PacketPairs<'s, 'a>>, Error> {
+    note: &mut impl Note,
+) -> Result<PacketPairs<'s, 'a>, Error> {
     let block = wire.get(HEADER_LEN..).unwrap_or_default();
-    let count = walk_into(block, &mut *storage, rules)?;
-    Ok(Status::Complete(PacketPairs {
+    let count = walk_into(block, &mut *storage, rules, note)?;
+    Ok(PacketPairs {
         wire,
         header,
         kind: PacketKind::REQUEST,
         pairs: filled(storage, count),
-    }))
+    })
+}
+
+/// Where the pairs whose key has the length and first byte of a body-length key are in the
+/// storage, noted by the walk: the first byte tells `CONTENT_LENGTH` from the other 14-byte
+/// keys nginx sends (`REQUEST_METHOD`, `REQUEST_SCHEME`). Past [`NOTED`] such pairs, only
+/// counted, and the body length is found by a pass over all pairs.
+#[cfg(feature = "codec")]
+struct LengthKeys<const K: usize> {
+    key: &'static [u8; K],
+    count: usize,
+    at: [usize; NOTED],
+}
+
+/// How many candidate pairs [`LengthKeys`] notes.
+#[cfg(feature = "codec")]
+const NOTED: usize = 4;
+
+#[cfg(feature = "codec")]
+impl<const K: usize> LengthKeys<K> {
+    #[inline(always)]
+    fn new(key: &'static [u8; K]) -> Self {
+        let (count, at) = (0, [0; NOTED]);
+        LengthKeys { key, count, at }
+    }
+
+    /// The body length of `packet`, whose walk noted the pairs here.
+    #[inline(always)]
+    fn body_len(&self, packet: &PacketPairs<'_, '_>) -> Result<u64, Error> {
+        match self.at.get(..self.count) {
+            Some(at) => {
+                packet.length_among(at.iter().filter_map(|&i| packet.pairs.get(i)), self.key)
+            }
+            None => packet.length_among(packet.pairs.iter(), self.key),
+        }
+    }
+}
+
+#[cfg(feature = "codec")]
+impl<const K: usize> Note for LengthKeys<K> {
+    #[inline(always)]
+    fn note(&mut self, key: &[u8], index: usize) {
+        if key.len() == K && key.first() == self.key.first() {
+            if let Some(slot) = self.at.get_mut(self.count) {
+                *slot = index;
+            }
+            self.count += 1;
+        }
+    }
 }
 
 /// The first `count` pairs of `storage`, which the walk filled. `count` never exceeds the

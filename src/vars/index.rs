@@ -152,14 +152,27 @@ pub(crate) fn walk_into<'a>(
     block: &'a [u8],
     out: &mut [Pair<'a>],
     rules: &VarsRules,
+    note: &mut impl Note,
 ) -> Result<usize, Error> {
-    if let Some(count) = walk_pairs(block, out) {
+    if let Some(count) = walk_pairs(block, out, note) {
         let keys = || out.iter().take(count).map(|&(key, _)| key);
         if rules.is_default() || rules.admit(count, keys()) {
             return Ok(count);
         }
     }
     Err(refuse(block, out, rules))
+}
+
+/// What [`walk_into`] notes of each pair besides writing it (its key and its place in the
+/// storage): nothing for `parse_pairs` (`()`, which compiles away); the keys that could name
+/// the body length, for the server codec.
+pub(crate) trait Note {
+    fn note(&mut self, key: &[u8], index: usize);
+}
+
+impl Note for () {
+    #[inline(always)]
+    fn note(&mut self, _: &[u8], _: usize) {}
 }
 
 /// The error for a block that [`walk_into`] refused, its pairs wiped from `out` first. Out of
@@ -180,7 +193,7 @@ fn refuse(block: &[u8], out: &mut [Pair<'_>], rules: &VarsRules) -> Error {
 /// fault or a block with more pairs than `out` holds. The grammar of [`walk`], with one more
 /// bounds check per pair: the value must end inside the block before it is handed out.
 #[inline(always)]
-fn walk_pairs<'a>(block: &'a [u8], out: &mut [Pair<'a>]) -> Option<usize> {
+fn walk_pairs<'a>(block: &'a [u8], out: &mut [Pair<'a>], note: &mut impl Note) -> Option<usize> {
     let mut rest = block;
     let mut count = 0;
     // Driven by the block rather than by the slots: a loop over the slots made the compiler
@@ -196,7 +209,9 @@ fn walk_pairs<'a>(block: &'a [u8], out: &mut [Pair<'a>]) -> Option<usize> {
         if klen == 0 {
             return None;
         }
-        *slot = (head.get(2..klen + 2)?, value);
+        let key = head.get(2..klen + 2)?;
+        note.note(key, count);
+        *slot = (key, value);
         count += 1;
         rest = after;
     }

@@ -17,7 +17,7 @@ use crate::escape::Escaped;
 
 #[cfg(feature = "codec")]
 pub(crate) use index::Named;
-pub(crate) use index::{Index, VarsRules, walk_into};
+pub(crate) use index::{Index, Note, VarsRules, walk_into};
 pub use iter::VarsIter;
 
 /// A validated vars block: key/value pairs in wire order, duplicates kept, bytes as sent.
