@@ -14,7 +14,7 @@
 //! A server that reads each head as it arrives and keeps nothing of it past the request can
 //! skip the owned frame: [`ServerCodec::peek_pairs`] reads heads in place in the read buffer,
 //! into the caller's pair storage, as the core's `parse_pairs` does, and `decode` yields the
-//! rest. It costs about 0.6 times what an owned `Packet` frame costs (`benches/ratios.rs`).
+//! rest. It costs about half what an owned `Packet` frame costs (`benches/ratios.rs`).
 
 mod client;
 mod error;
