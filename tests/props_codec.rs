@@ -14,7 +14,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::codec::{Fault, Run, merged, run, run_peeking};
+use common::codec::{Fault, Peeking, Run, merged, run, run_peeking};
 use common::props::{Pair, config, plain_pairs, vars_modifiers};
 use common::{kv, owned_packet, packet};
 use proptest::collection::vec;
@@ -162,15 +162,15 @@ proptest! {
         let cut = outcome(run(&mut codec(persistent), pieces.iter().copied()));
         prop_assert_eq!(&cut, &whole, "pieces of {:?}", lens);
 
-        // The borrowed path: the same frames, the heads peeked in place, one at a time or
-        // every head of a read.
-        for batch in [false, true] {
-            let peeked = outcome(run_peeking(&mut codec(persistent), [&wire[..]], batch));
-            prop_assert_eq!(&peeked, &whole, "heads peeked, in one piece, batch {}", batch);
-            let peeked = outcome(run_peeking(&mut codec(persistent), wire.chunks(1), batch));
-            prop_assert_eq!(&peeked, &whole, "heads peeked, a byte per call, batch {}", batch);
-            let peeked = outcome(run_peeking(&mut codec(persistent), pieces.iter().copied(), batch));
-            prop_assert_eq!(&peeked, &whole, "heads peeked, pieces of {:?}, batch {}", lens, batch);
+        // The borrowed path: the same frames, the heads peeked in place, one at a time, every
+        // head of a read, or with reads appended to peeked heads.
+        for mode in [Peeking::OneHead, Peeking::EveryHead, Peeking::Appending] {
+            let peeked = outcome(run_peeking(&mut codec(persistent), [&wire[..]], mode));
+            prop_assert_eq!(&peeked, &whole, "heads peeked, in one piece, {:?}", mode);
+            let peeked = outcome(run_peeking(&mut codec(persistent), wire.chunks(1), mode));
+            prop_assert_eq!(&peeked, &whole, "heads peeked, a byte per call, {:?}", mode);
+            let peeked = outcome(run_peeking(&mut codec(persistent), pieces.iter().copied(), mode));
+            prop_assert_eq!(&peeked, &whole, "heads peeked, pieces of {:?}, {:?}", lens, mode);
         }
     }
 

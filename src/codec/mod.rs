@@ -11,10 +11,11 @@
 //! ClientCodec  decodes ClientFrame: Packet, Body*, End | Raw*, End   encodes ClientMessage
 //! ```
 //!
-//! A server that reads each head as it arrives and keeps nothing of it past the request can
-//! skip the owned frame: [`ServerCodec::peek_pairs`] reads heads in place in the read buffer,
-//! into the caller's pair storage, as the core's `parse_pairs` does, and `decode` yields the
-//! rest. It costs about half what an owned `Packet` frame costs (`benches/ratios.rs`).
+//! A server that takes what it needs from each head before it reads the body can skip the owned
+//! frame: [`ServerCodec::peek_pairs`] reads heads in place in the read buffer, into the
+//! caller's pair storage, as the core's `parse_pairs` does, and `decode` yields the rest. On
+//! requests without a body it costs about half what an owned `Packet` frame costs
+//! (`benches/ratios.rs`).
 
 mod client;
 mod error;

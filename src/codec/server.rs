@@ -137,12 +137,13 @@ impl ServerCodec {
     /// request in one-request mode): then [`decode`](Decoder::decode) yields what comes next.
     ///
     /// The heads stay at the front of `src`: only borrow the buffer (or append to it) until the
-    /// next `decode`, which removes them, then yields the last head's body and `End`, as after
+    /// next `decode` (a buffer cut shorter than them fails it with `UnexpectedEof`), which
+    /// removes them, then yields the last head's body and `End`, as after
     /// a [`ServerFrame::Packet`]. A head with no body is a whole message: in persistent mode,
-    /// peeking again reads the head after it, in the same buffer, so one `storage` serves every
-    /// request of a read (its `End` is then not yielded). Every check of `decode` applies,
-    /// `BodyTooLarge` included, and `storage.len()` is a pair limit (`TooManyVars`), as in
-    /// `parse_pairs`.
+    /// peeking again reads the head after it, in the same buffer, so one `storage` serves the
+    /// heads of a read up to and including the first with a body (the `End` of each head moved
+    /// past is not yielded). Every check of `decode` applies, `BodyTooLarge` included, and
+    /// `storage.len()` is a pair limit (`TooManyVars`), as in `parse_pairs`.
     ///
     /// # Errors
     ///

@@ -135,16 +135,27 @@ where
     })
 }
 
+/// How [`run_peeking`] reads heads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Peeking {
+    /// Peek a head, then decode.
+    OneHead,
+    /// Peek again after every head, as a server does that reads every head of a read before it
+    /// decodes.
+    EveryHead,
+    /// As `EveryHead`, and a read with no head left to peek is followed by the next read, not
+    /// by a decode: `decode` only runs when the input ends.
+    Appending,
+}
+
 /// [`run`] through `ServerCodec::peek_pairs`: each head is peeked (into fresh storage large
 /// enough for any block in the buffer) and comes back as the `Packet` of its bytes; `decode`
-/// yields the rest. `batch`: peek again after every head, as a server does that reads every
-/// head of a read before it decodes (the `End` of a head with no body, which the next peek
-/// moves past, is put back where `decode` would have yielded it); otherwise peek once, then
-/// decode.
+/// yields the rest. The `End` of a head with no body that a later peek moves past is put back
+/// where `decode` would have yielded it.
 pub(crate) fn run_peeking<'a>(
     codec: &mut ServerCodec,
     pieces: impl IntoIterator<Item = &'a [u8]>,
-    batch: bool,
+    mode: Peeking,
 ) -> Run<ServerFrame> {
     let mut queue: VecDeque<Result<ServerFrame, codec::Error>> = VecDeque::new();
     // The last step returned a peeked head; that head had no body, and its `End` is owed if
@@ -154,9 +165,10 @@ pub(crate) fn run_peeking<'a>(
         if let Some(next) = queue.pop_front() {
             return next.map(Some);
         }
-        if batch || !peeked {
+        if mode != Peeking::OneHead || !peeked {
             let mut storage = vec![EMPTY_PAIR; src.len() / 5 + 1];
             match codec.peek_pairs(src, &mut storage) {
+                Ok(None) if mode == Peeking::Appending && !eof => return Ok(None),
                 Ok(None) => {}
                 result => {
                     if std::mem::take(&mut end_owed) {
