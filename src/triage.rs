@@ -12,6 +12,9 @@ pub(crate) const REQUEST: u8 = 2;
 /// A request family whose header cannot be a foreign preamble (`REQUEST` without `SUSPECT`):
 /// the one bit the fast path tests.
 pub(crate) const PLAIN_REQUEST: u8 = 4;
+/// A plain request under a parser whose datasize limit and vars rules are the defaults: the
+/// packet needs no check but the grammar's, and the fast path reads no setting but this table.
+pub(crate) const PLAIN_DEFAULTS: u8 = 8;
 
 /// Which foreign preambles a parser looks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +56,25 @@ impl Triage {
             Foreign::Custom => &TABLES[2],
         };
         if requests { tables[1] } else { tables[0] }
+    }
+
+    /// This table with [`PLAIN_DEFAULTS`] on every plain request if `defaults` (the parser's
+    /// limit and rules are the defaults), else on none.
+    // Indexing in a const fn over 0..256 of a [_; 256]: checked, and never out of bounds.
+    #[allow(clippy::indexing_slicing)]
+    pub(crate) const fn with_defaults(mut self, defaults: bool) -> Triage {
+        let mut m1 = 0;
+        while m1 < 256 {
+            let flags = self.0[m1] & !PLAIN_DEFAULTS;
+            let plain = flags & PLAIN_REQUEST != 0;
+            self.0[m1] = if defaults && plain {
+                flags | PLAIN_DEFAULTS
+            } else {
+                flags
+            };
+            m1 += 1;
+        }
+        self
     }
 
     // Indexing in a const fn over 0..256 of a [_; 256]: checked, and never out of bounds.
@@ -111,6 +133,11 @@ mod tests {
                         flags & (REQUEST | SUSPECT) == REQUEST,
                         "{foreign:?} requests={requests} modifier1={m1}"
                     );
+                    let defaults = table.with_defaults(true).of(m1);
+                    assert_eq!(defaults & !PLAIN_DEFAULTS, flags);
+                    assert_eq!(defaults & PLAIN_DEFAULTS != 0, flags & PLAIN_REQUEST != 0);
+                    let limited = table.with_defaults(true).with_defaults(false).of(m1);
+                    assert_eq!(limited, flags);
                 }
             }
         }

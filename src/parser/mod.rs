@@ -82,7 +82,7 @@ impl Parser {
         vars: VarsRules::DEFAULT,
         direction: Direction::Request,
         kind_fn: None,
-        triage: Triage::new(Foreign::Builtin, true),
+        triage: Triage::new(Foreign::Builtin, true).with_defaults(true),
     };
 
     /// A parser with the default settings; `const`, so that a server whose settings are the
@@ -109,7 +109,7 @@ impl Parser {
     /// 65536` once became 0).
     pub fn with_max_datasize(mut self, max: usize) -> Self {
         self.max_datasize = max.min(MAX_DATASIZE);
-        self
+        self.retriage()
     }
 
     /// Refuses vars blocks with more than `max` pairs (`TooManyVars`); `None`, the default,
@@ -118,7 +118,7 @@ impl Parser {
     /// the one that costs nothing: this one is checked after the walk, out of line.
     pub fn with_max_vars(mut self, max: Option<usize>) -> Self {
         self.vars = core::mem::take(&mut self.vars).with_max_vars(max);
-        self
+        self.retriage()
     }
 
     /// Turns the foreign-protocol check (PROTOCOL.md §6) on or off; it is on by default.
@@ -137,7 +137,7 @@ impl Parser {
     /// accepts them all.
     pub fn with_magic_policy(mut self, policy: MagicPolicy) -> Self {
         self.vars = core::mem::take(&mut self.vars).with_magic(policy);
-        self
+        self.retriage()
     }
 
     /// Reads packets as requests (the default) or as replies: the same header means a
@@ -164,7 +164,8 @@ impl Parser {
         self.retriage()
     }
 
-    /// Rebuilds the table of what each modifier1 means from the settings.
+    /// Rebuilds the table of what each modifier1 means from the settings, the limit and the
+    /// rules included (whether a plain request may skip them: `PLAIN_DEFAULTS`).
     fn retriage(mut self) -> Self {
         let foreign = match (self.foreign_check, self.foreign_patterns.is_empty()) {
             (false, _) => Foreign::Off,
@@ -172,7 +173,8 @@ impl Parser {
             (true, false) => Foreign::Custom,
         };
         let requests = self.kind_fn.is_none() && self.direction == Direction::Request;
-        self.triage = Triage::new(foreign, requests);
+        let defaults = self.max_datasize == MAX_DATASIZE && self.vars.is_default();
+        self.triage = Triage::new(foreign, requests).with_defaults(defaults);
         self
     }
 

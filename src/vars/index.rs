@@ -128,7 +128,7 @@ impl VarsRules {
 
     /// Whether these are the default rules, which a valid grammar always passes.
     #[inline(always)]
-    fn is_default(&self) -> bool {
+    pub(crate) fn is_default(&self) -> bool {
         !self.checked
     }
 
