@@ -312,3 +312,42 @@ fn packet_pairs_debug_prints_pairs_as_text() {
     let text = format!("{packet:?}");
     assert!(text.ends_with("raw: \"a\\u{0}\\xffc\" }"), "{text}");
 }
+
+/// The modifier table's default-settings bit follows every setter of the limit and the rules,
+/// both ways: set exactly when they are the defaults, whatever came before.
+#[test]
+fn default_settings_bit_follows_the_limit_and_the_rules() {
+    use crate::triage::PLAIN_DEFAULTS;
+    let defaults = |parser: &Parser| parser.triage.of(0) & PLAIN_DEFAULTS != 0;
+    assert!(defaults(&Parser::new()));
+    let limited = [
+        Parser::new().with_max_datasize(4096),
+        Parser::new().with_max_vars(Some(3)),
+        Parser::new().with_magic_policy(MagicPolicy::Refuse),
+    ];
+    for parser in &limited {
+        assert!(!defaults(parser), "{parser:?}");
+        // The other settings leave the bit as they find it.
+        assert!(
+            !defaults(&parser.clone().with_foreign_check(false)),
+            "{parser:?}"
+        );
+    }
+    let restored = [
+        Parser::new()
+            .with_max_datasize(4096)
+            .with_max_datasize(70_000),
+        Parser::new().with_max_vars(Some(3)).with_max_vars(None),
+        Parser::new()
+            .with_magic_policy(MagicPolicy::Refuse)
+            .with_magic_policy(MagicPolicy::Allow),
+    ];
+    for parser in &restored {
+        assert!(defaults(parser), "{parser:?}");
+    }
+    // The bit goes with `PLAIN_REQUEST`: none where no header is a plain request (replies,
+    // the caller's own patterns, which may start with any byte).
+    assert!(defaults(&Parser::new().with_foreign_check(false)));
+    assert!(!defaults(&Parser::new().with_direction(Direction::Reply)));
+    assert!(!defaults(&Parser::new().with_foreign_pattern(*b"PROP")));
+}
