@@ -764,6 +764,54 @@ fn peek_pairs_applies_the_codec_limits_and_the_storage_limit() {
     assert_eq!(peeked.err(), decoded.map_err(Fault::from).err());
 }
 
+/// A peek that fails leaves the codec as it was: a larger storage, or `decode` alone (an owned
+/// frame), reads the same head after it. A server peeks into small storage and falls back.
+#[test]
+fn a_failed_peek_leaves_the_codec_as_it_was() {
+    let (first, with_body) = request_with_body(b"hello");
+    let second = request(&[(b"PATH_INFO", b"/b")]);
+    let mut src = BytesMut::from(&[&with_body[..], &second[..]].concat()[..]);
+    let pairs_of = |wire: &[u8]| {
+        let mut all = vec![EMPTY_PAIR; 64];
+        let status = Parser::new().parse_pairs(wire, &mut all).expect("valid");
+        status.complete().expect("whole").pairs().len()
+    };
+    let mut codec = ServerCodec::new().with_persistent(true);
+
+    let max = pairs_of(&first) - 1;
+    let mut small = vec![EMPTY_PAIR; max];
+    let refused = codec.peek_pairs(&src, &mut small).err().map(Fault::from);
+    assert!(
+        matches!(refused, Some(Fault::Packet(Error::TooManyVars { max: m, .. })) if m == max),
+        "{refused:?}"
+    );
+    let mut storage = [EMPTY_PAIR; 64];
+    let head = codec.peek_pairs(&src, &mut storage).expect("valid");
+    let head = head.expect("whole");
+    assert_eq!(head.pairs().len(), pairs_of(&first));
+    assert_eq!(head.body_len(), Ok(5));
+    assert_eq!(
+        codec.decode(&mut src).expect("valid"),
+        Some(ServerFrame::Body(Bytes::from_static(b"hello")))
+    );
+    assert_eq!(
+        codec.decode(&mut src).expect("valid"),
+        Some(ServerFrame::End)
+    );
+
+    let mut none: [(&[u8], &[u8]); 0] = [];
+    assert!(codec.peek_pairs(&src, &mut none).is_err());
+    match codec.decode(&mut src).expect("valid") {
+        Some(ServerFrame::Packet(packet)) => assert_eq!(packet.as_bytes(), &second[..]),
+        other => panic!("expected the second head as a frame, got {other:?}"),
+    }
+    assert_eq!(
+        codec.decode(&mut src).expect("valid"),
+        Some(ServerFrame::End)
+    );
+    assert_eq!(codec.decode(&mut src).expect("valid"), None);
+}
+
 #[test]
 fn a_buffer_cut_after_a_peek_fails_the_next_decode() {
     let (head, wire) = request_with_body(b"hello");

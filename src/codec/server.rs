@@ -147,7 +147,9 @@ impl ServerCodec {
     ///
     /// # Errors
     ///
-    /// As [`decode`](Decoder::decode) and [`Parser::parse_pairs`].
+    /// As [`decode`](Decoder::decode) and [`Parser::parse_pairs`]. A peek that fails changes
+    /// nothing in the codec: after `TooManyVars` for a storage too small, a larger storage, or
+    /// `decode` alone (an owned [`ServerFrame::Packet`]), reads the same head.
     ///
     /// # Examples
     ///
