@@ -1,6 +1,8 @@
 //! [`Triage`]: what a header's first byte (modifier1) tells a parser before anything else, in
-//! one table lookup: whether the header may be a foreign preamble, and whether the packet is a
-//! request family whatever its modifier2.
+//! one table lookup: whether the header may be a foreign preamble, whether the packet is a
+//! request family whatever its modifier2, and whether such a request needs no check of the
+//! parser's own limit and rules (they are the defaults: a parser-wide fact, kept in the same
+//! byte so that the fast path tests one bit).
 
 use crate::modifier::NOT_REQUEST_FAMILY;
 use crate::sniff::STARTS_A_PATTERN;
@@ -10,10 +12,11 @@ pub(crate) const SUSPECT: u8 = 1;
 /// The packet is a request family, vars then a `CONTENT_LENGTH` body (PROTOCOL.md §3).
 pub(crate) const REQUEST: u8 = 2;
 /// A request family whose header cannot be a foreign preamble (`REQUEST` without `SUSPECT`):
-/// the one bit the fast path tests.
+/// the bit the path for a parser's own limit and rules tests.
 pub(crate) const PLAIN_REQUEST: u8 = 4;
 /// A plain request under a parser whose datasize limit and vars rules are the defaults: the
-/// packet needs no check but the grammar's, and the fast path reads no setting but this table.
+/// packet needs no check but the grammar's. The one bit the fast path tests, which reads no
+/// setting but this table.
 pub(crate) const PLAIN_DEFAULTS: u8 = 8;
 
 /// Which foreign preambles a parser looks for.
@@ -33,36 +36,33 @@ pub(crate) struct Triage([u8; 256]);
 
 impl Triage {
     /// The table for these settings; `requests` is false when the caller's own kind table or
-    /// the reply direction decides every kind. The six tables are built at compile time, so
+    /// the reply direction decides every kind, `defaults` true when the parser's datasize
+    /// limit and vars rules are the defaults. The twelve tables are built at compile time, so
     /// a parser made per connection (a codec's) copies one instead of building it.
-    pub(crate) const fn new(foreign: Foreign, requests: bool) -> Triage {
-        const TABLES: [[Triage; 2]; 3] = [
-            [
-                Triage::build(Foreign::Off, false),
-                Triage::build(Foreign::Off, true),
-            ],
-            [
-                Triage::build(Foreign::Builtin, false),
-                Triage::build(Foreign::Builtin, true),
-            ],
-            [
-                Triage::build(Foreign::Custom, false),
-                Triage::build(Foreign::Custom, true),
-            ],
+    pub(crate) const fn new(foreign: Foreign, requests: bool, defaults: bool) -> Triage {
+        const fn pair(foreign: Foreign, requests: bool) -> [Triage; 2] {
+            let table = Triage::build(foreign, requests);
+            [table.with_defaults(false), table.with_defaults(true)]
+        }
+        const TABLES: [[[Triage; 2]; 2]; 3] = [
+            [pair(Foreign::Off, false), pair(Foreign::Off, true)],
+            [pair(Foreign::Builtin, false), pair(Foreign::Builtin, true)],
+            [pair(Foreign::Custom, false), pair(Foreign::Custom, true)],
         ];
         let tables = match foreign {
             Foreign::Off => &TABLES[0],
             Foreign::Builtin => &TABLES[1],
             Foreign::Custom => &TABLES[2],
         };
-        if requests { tables[1] } else { tables[0] }
+        let [limited, unlimited] = if requests { &tables[1] } else { &tables[0] };
+        if defaults { *unlimited } else { *limited }
     }
 
     /// This table with [`PLAIN_DEFAULTS`] on every plain request if `defaults` (the parser's
     /// limit and rules are the defaults), else on none.
     // Indexing in a const fn over 0..256 of a [_; 256]: checked, and never out of bounds.
     #[allow(clippy::indexing_slicing)]
-    pub(crate) const fn with_defaults(mut self, defaults: bool) -> Triage {
+    const fn with_defaults(mut self, defaults: bool) -> Triage {
         let mut m1 = 0;
         while m1 < 256 {
             let flags = self.0[m1] & !PLAIN_DEFAULTS;
@@ -120,12 +120,15 @@ impl Triage {
 mod tests {
     use super::*;
 
-    /// The fast path's one bit says exactly what the two flags say together, in every table.
+    /// `PLAIN_REQUEST` says exactly what the two flags say together, and `PLAIN_DEFAULTS` is
+    /// `PLAIN_REQUEST` when the limit and rules are the defaults and nothing otherwise, in
+    /// every table.
     #[test]
     fn plain_request_is_request_and_not_suspect() {
         for foreign in [Foreign::Off, Foreign::Builtin, Foreign::Custom] {
             for requests in [false, true] {
-                let table = Triage::new(foreign, requests);
+                let table = Triage::new(foreign, requests, false);
+                let defaults = Triage::new(foreign, requests, true);
                 for m1 in 0..=u8::MAX {
                     let flags = table.of(m1);
                     assert_eq!(
@@ -133,17 +136,17 @@ mod tests {
                         flags & (REQUEST | SUSPECT) == REQUEST,
                         "{foreign:?} requests={requests} modifier1={m1}"
                     );
-                    let defaults = table.with_defaults(true).of(m1);
-                    assert_eq!(defaults & !PLAIN_DEFAULTS, flags);
-                    assert_eq!(defaults & PLAIN_DEFAULTS != 0, flags & PLAIN_REQUEST != 0);
-                    let limited = table.with_defaults(true).with_defaults(false).of(m1);
-                    assert_eq!(limited, flags);
+                    assert_eq!(flags & PLAIN_DEFAULTS, 0);
+                    let with_bit = defaults.of(m1);
+                    assert_eq!(with_bit & !PLAIN_DEFAULTS, flags);
+                    assert_eq!(with_bit & PLAIN_DEFAULTS != 0, flags & PLAIN_REQUEST != 0);
+                    assert_eq!(defaults.with_defaults(false).of(m1), flags);
                 }
             }
         }
         // Both kinds of header occur in the default table: a plain request (0) and a request
         // family that can start a foreign preamble (`G` of `GET `).
-        let default = Triage::new(Foreign::Builtin, true);
+        let default = Triage::new(Foreign::Builtin, true, true);
         assert_ne!(default.of(0) & PLAIN_REQUEST, 0);
         assert_eq!(default.of(b'G') & PLAIN_REQUEST, 0);
         assert_ne!(default.of(b'G') & REQUEST, 0);

@@ -18,7 +18,8 @@ use uwsgi_codec::codec::{
     ClientCodec, ClientFrame, ClientMessage, RpcReply, ServerCodec, ServerFrame,
 };
 use uwsgi_codec::{
-    ContentLengthFault, EMPTY_PAIR, Error, Field, ForeignProtocol, Modifier1, PacketBuilder, Parser,
+    ContentLengthFault, EMPTY_PAIR, Error, Field, ForeignProtocol, MagicPolicy, Modifier1,
+    PacketBuilder, Parser,
 };
 
 /// The `(modifier1, modifier2)` of a `ClientFrame::Packet`.
@@ -753,6 +754,27 @@ fn peek_pairs_applies_the_codec_limits_and_the_storage_limit() {
         [EMPTY_PAIR],
         "no pair of a refused block is left in storage"
     );
+
+    // The parser's own rules apply to a peek as to `decode`: the magic policy, the pair limit.
+    let magic = [&[0u8, 15, 0, 0][..], &kv(b"UWSGI_FILE", b"x")].concat();
+    let refuse = Parser::new().with_magic_policy(MagicPolicy::Refuse);
+    let one_pair = Parser::new().with_max_vars(Some(1));
+    for (parser, wire) in [(refuse, &magic[..]), (one_pair, &wire[..])] {
+        let codec = || ServerCodec::with_parser(parser.clone());
+        let peeked = codec().peek_pairs(wire, &mut storage).err();
+        let decoded = codec().decode(&mut BytesMut::from(wire)).err();
+        let peeked = peeked.map(Fault::from);
+        assert!(
+            matches!(
+                peeked,
+                Some(Fault::Packet(
+                    Error::MagicVar { .. } | Error::TooManyVars { max: 1, .. }
+                ))
+            ),
+            "{peeked:?}"
+        );
+        assert_eq!(peeked, decoded.map(Fault::from));
+    }
 
     // A bad length fails the peek, as it fails `decode`.
     let head = request(&[(b"CONTENT_LENGTH", b"5x")]);

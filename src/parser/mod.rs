@@ -38,7 +38,9 @@ use crate::vars::{Vars, VarsRules};
 /// ```
 #[derive(Clone)]
 pub struct Parser {
-    /// At most [`MAX_DATASIZE`]; a `usize`, so that the fast path compares it without widening.
+    /// At most [`MAX_DATASIZE`]; a `usize`, so that the header check compares it without
+    /// widening. The fast path never reads it: the modifier table says whether it is the
+    /// default.
     max_datasize: usize,
     foreign_check: bool,
     foreign_patterns: Vec<[u8; 4]>,
@@ -82,7 +84,7 @@ impl Parser {
         vars: VarsRules::DEFAULT,
         direction: Direction::Request,
         kind_fn: None,
-        triage: Triage::new(Foreign::Builtin, true).with_defaults(true),
+        triage: Triage::new(Foreign::Builtin, true, true),
     };
 
     /// A parser with the default settings; `const`, so that a server whose settings are the
@@ -115,7 +117,10 @@ impl Parser {
     /// Refuses vars blocks with more than `max` pairs (`TooManyVars`); `None`, the default,
     /// sets no limit, because nginx sends one var per client header (rule L2). With
     /// [`parse_pairs`](Self::parse_pairs), the storage's length is already a pair limit, and
-    /// the one that costs nothing: this one is checked after the walk, out of line.
+    /// the one that costs nothing. This one, like a datasize limit or a magic policy other
+    /// than the default, takes `parse_pairs` and the codec's `peek_pairs` off their fast path:
+    /// a call out of line before the walk, and for `peek_pairs` a second pass for the body
+    /// length.
     pub fn with_max_vars(mut self, max: Option<usize>) -> Self {
         self.vars = core::mem::take(&mut self.vars).with_max_vars(max);
         self.retriage()
@@ -174,7 +179,7 @@ impl Parser {
         };
         let requests = self.kind_fn.is_none() && self.direction == Direction::Request;
         let defaults = self.max_datasize == MAX_DATASIZE && self.vars.is_default();
-        self.triage = Triage::new(foreign, requests).with_defaults(defaults);
+        self.triage = Triage::new(foreign, requests, defaults);
         self
     }
 

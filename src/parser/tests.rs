@@ -351,3 +351,23 @@ fn default_settings_bit_follows_the_limit_and_the_rules() {
     assert!(!defaults(&Parser::new().with_direction(Direction::Reply)));
     assert!(!defaults(&Parser::new().with_foreign_pattern(*b"PROP")));
 }
+
+/// A datasize limit applies to a plain request on `parse_pairs`, whichever setter came last.
+#[test]
+fn parse_pairs_applies_the_datasize_limit_to_a_plain_request() {
+    // H(0,12,0) kv("A","1") kv("B","2")
+    let wire = b"\x00\x0c\x00\x00\x01\x00A\x01\x001\x01\x00B\x01\x002";
+    let mut storage = [crate::EMPTY_PAIR; 4];
+    let mut pairs = |parser: Parser| {
+        let status = parser.parse_pairs(wire, &mut storage);
+        status.map(|status| status.map(|packet| packet.pairs().len()))
+    };
+    let too_large = Err(Error::TooLarge { len: 12, max: 11 });
+    assert_eq!(pairs(Parser::new().with_max_datasize(11)), too_large);
+    let last = Parser::new().with_magic_policy(MagicPolicy::Refuse);
+    assert_eq!(pairs(last.with_max_datasize(11)), too_large);
+    assert_eq!(
+        pairs(Parser::new().with_max_datasize(12)),
+        Ok(Status::Complete(2))
+    );
+}
