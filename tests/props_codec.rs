@@ -4,7 +4,8 @@
 //!    mode), or to the first request and the rest as trailing bytes (one-request mode);
 //! 2. however a stream is cut (one byte per `decode` call, or at random points), and whatever
 //!    byte of it is changed or wherever it ends, the frames and the error are those of the
-//!    stream decoded in one piece, and so are those of `peek_pairs` then `decode`;
+//!    stream decoded in one piece, and so are those of `peek_pairs` then `decode`, under the
+//!    default parser and under a datasize limit, a pair limit or a magic policy;
 //! 3. the body length the codec frames, which it learns in its validating walk, is the
 //!    parser's `body_len()`, or its error, however many pairs carry the length key or another
 //!    key of that length, wherever they are, through `decode` and through `peek_pairs`.
@@ -22,7 +23,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use tokio_util::codec::Decoder;
 use uwsgi_codec::codec::{ServerCodec, ServerFrame};
-use uwsgi_codec::{EMPTY_PAIR, Parser};
+use uwsgi_codec::{EMPTY_PAIR, MagicPolicy, Parser};
 
 /// One request: its vars (without `CONTENT_LENGTH`) and its body.
 fn request() -> impl Strategy<Value = (Vec<Pair>, Vec<u8>)> {
@@ -79,6 +80,17 @@ fn length_value() -> impl Strategy<Value = Vec<u8>> {
 
 fn codec(persistent: bool) -> ServerCodec {
     ServerCodec::new().with_persistent(persistent)
+}
+
+/// The parser settings a server gives its codec: the defaults (the fast path), or one limit
+/// or rule of its own (the path off it).
+fn parser() -> impl Strategy<Value = Parser> {
+    prop_oneof![
+        3 => Just(Parser::new()),
+        1 => (0usize..300).prop_map(|max| Parser::new().with_max_datasize(max)),
+        1 => (0usize..8).prop_map(|max| Parser::new().with_max_vars(Some(max))),
+        1 => Just(Parser::new().with_magic_policy(MagicPolicy::Refuse)),
+    ]
 }
 
 /// A run's frames, merged, and its error.
@@ -141,7 +153,9 @@ proptest! {
         change in change(),
         cuts in vec(any::<Index>(), 0..6),
         persistent in any::<bool>(),
+        parser in parser(),
     ) {
+        let codec = |persistent| ServerCodec::with_parser(parser.clone()).with_persistent(persistent);
         let mut wire: Vec<u8> = requests
             .iter()
             .flat_map(|request| [head(request), request.1.clone()].concat())
