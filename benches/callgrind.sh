@@ -5,6 +5,8 @@
 #   benches/callgrind.sh                 # every workload
 #   benches/callgrind.sh nginx_get       # some workloads
 #   KEEP=dir benches/callgrind.sh        # keep the callgrind.out files (with --dump-instr=yes)
+#   SETTINGS=pairs benches/callgrind.sh  # a parser with a setting of its own (datasize, pairs,
+#                                        # magic): the path off the fast one
 #
 # Each count is (Ir(N=1001) - Ir(N=1)) / 1000 / packets: the difference cancels start-up and
 # workload building, leaving exactly 1000 runs of the loop. `pipelined` holds 1000 packets,
@@ -23,11 +25,11 @@ bin=$(CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/callgrind" CARGO_PROFILE_BEN
 out=${KEEP:-$(mktemp -d)}
 mkdir -p "$out"
 
-# ir MODE WORKLOAD N: total instructions executed by `ratios MODE WORKLOAD N`.
+# ir MODE WORKLOAD N [SETTINGS]: total instructions executed by `ratios MODE WORKLOAD N [SETTINGS]`.
 ir() {
     file="$out/$(echo "$1" | sed 's/^--callgrind-floor$/floor/; s/^--callgrind$/crate/')-$2-$3.out"
     valgrind --tool=callgrind --dump-instr=yes --callgrind-out-file="$file" \
-        "$bin" "$1" "$2" "$3" >/dev/null 2>&1
+        "$bin" "$1" "$2" "$3" ${4:+"$4"} >/dev/null 2>&1
     sed -n 's/^summary: *\([0-9]*\).*/\1/p; s/^totals: *\([0-9]*\).*/\1/p' "$file" | head -n 1
 }
 
@@ -36,7 +38,7 @@ printf '%-12s %9s %8s %14s %14s %7s\n' workload bytes packets crate_Ir/pkt floor
     if [ $# -gt 0 ]; then
         case " $* " in *" $name "*) ;; *) continue ;; esac
     fi
-    crate=$(( ($(ir --callgrind "$name" 1001) - $(ir --callgrind "$name" 1)) ))
+    crate=$(( ($(ir --callgrind "$name" 1001 "${SETTINGS:-}") - $(ir --callgrind "$name" 1 "${SETTINGS:-}")) ))
     floor=$(( ($(ir --callgrind-floor "$name" 1001) - $(ir --callgrind-floor "$name" 1)) ))
     awk -v n="$name" -v b="$bytes" -v p="$packets" -v c="$crate" -v f="$floor" 'BEGIN {
         c /= 1000 * p; f /= 1000 * p

@@ -10,7 +10,9 @@
 //! It prints one line per ratio, with its target for orientation, then `ratios: done`. It
 //! never fails on noise: a ratio over its target is reported, not an error.
 //!
-//! `--callgrind WORKLOAD N` runs only the crate's parse + visit of `WORKLOAD` N times, and
+//! `--callgrind WORKLOAD N [SETTINGS]` runs only the crate's parse + visit of `WORKLOAD` N
+//! times, with the default parser or one with a setting of its own (`datasize`, `pairs`,
+//! `magic`: the path off the fast one), and
 //! `--callgrind-floor WORKLOAD N` only the floor walk, `--callgrind-codec N` only the pipelined
 //! stream through a persistent `ServerCodec`, `--callgrind-peek N` the same read with
 //! `peek_pairs`, and `--callgrind-bytewise N` only `nginx_get` fed to one a byte per call
@@ -400,11 +402,19 @@ fn codec_line(_: &Parser) {
     println!("server codec pipelined per request: skipped (run with --features codec)");
 }
 
-/// `--callgrind[-floor] WORKLOAD N`: parse + visit (or the floor walk) `N` times, nothing else.
-fn callgrind(floor: bool, name: &str, n: &str) -> Result<(), String> {
+/// `--callgrind[-floor] WORKLOAD N [SETTINGS]`: parse + visit (or the floor walk) `N` times,
+/// nothing else, with the parser `SETTINGS` names.
+fn callgrind(floor: bool, name: &str, n: &str, settings: &str) -> Result<(), String> {
     let workload = common::workload(name).ok_or_else(|| format!("no workload {name:?}"))?;
     let n: u64 = n.parse().map_err(|_| format!("bad count {n:?}"))?;
-    let parser = Parser::new();
+    // Each a setting of its own that refuses none of the workloads.
+    let parser = match settings {
+        "" | "defaults" => Parser::new(),
+        "datasize" => Parser::new().with_max_datasize(MAX_DATASIZE - 1),
+        "pairs" => Parser::new().with_max_vars(Some(uwsgi_codec::MAX_PAIRS)),
+        "magic" => Parser::new().with_magic_policy(uwsgi_codec::MagicPolicy::Refuse),
+        other => return Err(format!("bad settings {other:?}")),
+    };
     let mut storage = common::storage();
     let mut acc = 0usize;
     for _ in 0..n {
@@ -423,9 +433,14 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let position = |flag: &str| args.iter().position(|a| a == flag);
     let result = if let Some(i) = position("--callgrind") {
-        callgrind(false, arg(&args, i + 1), arg(&args, i + 2))
+        callgrind(
+            false,
+            arg(&args, i + 1),
+            arg(&args, i + 2),
+            arg(&args, i + 3),
+        )
     } else if let Some(i) = position("--callgrind-floor") {
-        callgrind(true, arg(&args, i + 1), arg(&args, i + 2))
+        callgrind(true, arg(&args, i + 1), arg(&args, i + 2), "")
     } else if let Some(i) = position("--callgrind-codec") {
         callgrind_codec(arg(&args, i + 1), CodecRun::Frames)
     } else if let Some(i) = position("--callgrind-peek") {

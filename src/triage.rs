@@ -54,8 +54,12 @@ impl Triage {
             Foreign::Builtin => &TABLES[1],
             Foreign::Custom => &TABLES[2],
         };
-        let [limited, unlimited] = if requests { &tables[1] } else { &tables[0] };
-        if defaults { *unlimited } else { *limited }
+        let [own_settings, default_settings] = if requests { &tables[1] } else { &tables[0] };
+        if defaults {
+            *default_settings
+        } else {
+            *own_settings
+        }
     }
 
     /// This table with [`PLAIN_DEFAULTS`] on every plain request if `defaults` (the parser's

@@ -78,8 +78,8 @@ fn length_value() -> impl Strategy<Value = Vec<u8>> {
     proptest::sample::select(&VALUES[..]).prop_map(<[u8]>::to_vec)
 }
 
-fn codec(persistent: bool) -> ServerCodec {
-    ServerCodec::new().with_persistent(persistent)
+fn codec(parser: &Parser, persistent: bool) -> ServerCodec {
+    ServerCodec::with_parser(parser.clone()).with_persistent(persistent)
 }
 
 /// The parser settings a server gives its codec: the defaults (the fast path), or one limit
@@ -130,7 +130,7 @@ proptest! {
             }
             expected.push(ServerFrame::End);
         }
-        let (frames, fault) = outcome(run(&mut codec(true), [&wire[..]]));
+        let (frames, fault) = outcome(run(&mut codec(&Parser::new(), true), [&wire[..]]));
         prop_assert_eq!(fault, None, "a valid stream");
         prop_assert_eq!(&frames, &expected, "persistent mode");
 
@@ -140,7 +140,7 @@ proptest! {
         if first < wire.len() {
             one.push(ServerFrame::Trailing(Bytes::copy_from_slice(&wire[first..])));
         }
-        let (frames, fault) = outcome(run(&mut codec(false), [&wire[..]]));
+        let (frames, fault) = outcome(run(&mut codec(&Parser::new(), false), [&wire[..]]));
         prop_assert_eq!(fault, None, "a valid stream");
         prop_assert_eq!(frames, one, "one-request mode");
     }
@@ -155,7 +155,6 @@ proptest! {
         persistent in any::<bool>(),
         parser in parser(),
     ) {
-        let codec = |persistent| ServerCodec::with_parser(parser.clone()).with_persistent(persistent);
         let mut wire: Vec<u8> = requests
             .iter()
             .flat_map(|request| [head(request), request.1.clone()].concat())
@@ -168,22 +167,22 @@ proptest! {
             }
             Change::Cut(at) => wire.truncate(at.index(wire.len() + 1)),
         }
-        let whole = outcome(run(&mut codec(persistent), [&wire[..]]));
-        let bytes = outcome(run(&mut codec(persistent), wire.chunks(1)));
+        let whole = outcome(run(&mut codec(&parser, persistent), [&wire[..]]));
+        let bytes = outcome(run(&mut codec(&parser, persistent), wire.chunks(1)));
         prop_assert_eq!(&bytes, &whole, "one byte per decode call");
         let pieces = pieces(&wire, &cuts);
         let lens: Vec<usize> = pieces.iter().map(|p| p.len()).collect();
-        let cut = outcome(run(&mut codec(persistent), pieces.iter().copied()));
+        let cut = outcome(run(&mut codec(&parser, persistent), pieces.iter().copied()));
         prop_assert_eq!(&cut, &whole, "pieces of {:?}", lens);
 
         // The borrowed path: the same frames, the heads peeked in place, one at a time, every
         // head of a read, or with reads appended to peeked heads.
         for mode in [Peeking::OneHead, Peeking::EveryHead, Peeking::Appending] {
-            let peeked = outcome(run_peeking(&mut codec(persistent), [&wire[..]], mode));
+            let peeked = outcome(run_peeking(&mut codec(&parser, persistent), [&wire[..]], mode));
             prop_assert_eq!(&peeked, &whole, "heads peeked, in one piece, {:?}", mode);
-            let peeked = outcome(run_peeking(&mut codec(persistent), wire.chunks(1), mode));
+            let peeked = outcome(run_peeking(&mut codec(&parser, persistent), wire.chunks(1), mode));
             prop_assert_eq!(&peeked, &whole, "heads peeked, a byte per call, {:?}", mode);
-            let peeked = outcome(run_peeking(&mut codec(persistent), pieces.iter().copied(), mode));
+            let peeked = outcome(run_peeking(&mut codec(&parser, persistent), pieces.iter().copied(), mode));
             prop_assert_eq!(&peeked, &whole, "heads peeked, pieces of {:?}, {:?}", lens, mode);
         }
     }
