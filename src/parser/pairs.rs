@@ -313,8 +313,8 @@ fn whole_request<'a>(buf: &'a [u8], triage: &Triage, flag: u8) -> Option<(&'a [u
     Some((wire, header))
 }
 
-/// A request that [`whole_request`] found, its vars walked into `storage` (each pair shown to
-/// `note` as it is written).
+/// A request that [`whole_request`] found, its vars walked into `storage` (each pair's key
+/// shown to `note` as the walk reaches it).
 #[inline(always)]
 fn request_pairs<'s, 'a>(
     wire: &'a [u8],
