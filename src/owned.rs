@@ -70,8 +70,7 @@ impl Packet {
     #[inline(always)]
     #[cfg(feature = "codec")]
     pub(crate) fn validate(&mut self, rules: &VarsRules) -> Result<u64, Error> {
-        // Cut by the datasize, the block is known to be at most 65535 bytes long, which
-        // drops the overflow checks from the walk's arithmetic.
+        // The block: the datasize bytes after the header.
         let end = HEADER_LEN + usize::from(self.header.datasize);
         let block = self.bytes.get(HEADER_LEN..end).unwrap_or_default();
         match self.kind.block {
