@@ -335,9 +335,10 @@ fn request_pairs<'s, 'a>(
 
 /// Where the pairs whose key has the length and first byte of a body-length key are in the
 /// storage, noted by the walk as it reaches each key (a pair noted in a block that then fails
-/// is never looked up: the walk's error returns first). The first byte tells `CONTENT_LENGTH` from the other 14-byte
-/// keys nginx sends (`REQUEST_METHOD`, `REQUEST_SCHEME`). Past [`NOTED`] such pairs, only
-/// counted, and the body length is found by a pass over all pairs.
+/// is never looked up: the walk's error returns first). The first byte tells
+/// `CONTENT_LENGTH` from the other 14-byte keys nginx sends (`REQUEST_METHOD`,
+/// `REQUEST_SCHEME`). Past [`NOTED`] such pairs, only counted, and the body length is found by
+/// a pass over all pairs.
 #[cfg(feature = "codec")]
 struct LengthKeys<const K: usize> {
     key: &'static [u8; K],
