@@ -59,8 +59,9 @@ fn change() -> impl Strategy<Value = Change> {
 /// Keys that frame a body (`CONTENT_LENGTH`, the cache's `size`), keys of their lengths, and
 /// another.
 fn length_key() -> impl Strategy<Value = Vec<u8>> {
-    const KEYS: [&[u8]; 8] = [
+    const KEYS: [&[u8]; 9] = [
         b"CONTENT_LENGTH",
+        b"CONTENT-LENGTH",
         b"CONTENT_LENGTX",
         b"REQUEST_METHOD",
         b"XONTENT_LENGTH",

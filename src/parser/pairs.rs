@@ -172,12 +172,25 @@ impl<'s, 'a> PacketPairs<'s, 'a> {
     where
         'a: 'p,
     {
+        self.length_of_named(pairs.filter(|(k, _)| k.len() == K && **k == key[..]), K)
+    }
+
+    /// The body length that `named`, the pairs whose key is the body-length key of `key_len`
+    /// bytes, give.
+    #[inline(always)]
+    fn length_of_named<'p>(
+        &self,
+        named: impl Iterator<Item = &'p Pair<'a>>,
+        key_len: usize,
+    ) -> Result<u64, Error>
+    where
+        'a: 'p,
+    {
         // A pair's offset is where its key length sits: 2 bytes before the key.
         let start = self.wire.as_ptr() as usize;
-        let named = pairs.filter(|(k, _)| k.len() == K && **k == key[..]);
         length_of(
             named.map(|&(k, v)| ((k.as_ptr() as usize).wrapping_sub(start + 2), v)),
-            K,
+            key_len,
         )
     }
 }
@@ -230,9 +243,9 @@ impl Parser {
 
     /// [`parse_pairs`](Self::parse_pairs), and the length of the body the packet frames
     /// ([`PacketPairs::body_len`]), found by the same walk for a plain request under the
-    /// default limit and rules: the walk notes the pairs whose key could be `CONTENT_LENGTH`,
-    /// so that only those are compared afterwards. Any other packet's is found by a second
-    /// pass. The server codec's path.
+    /// default limit and rules: the walk notes the `CONTENT_LENGTH` pairs, so that only a
+    /// repeated one takes a pass afterwards. Any other packet's is found by a second pass. The
+    /// server codec's path.
     #[inline(always)]
     #[cfg(feature = "codec")]
     pub(crate) fn parse_framed<'s, 'a>(
@@ -241,7 +254,7 @@ impl Parser {
         storage: &'s mut [Pair<'a>],
     ) -> Result<Status<(PacketPairs<'s, 'a>, u64)>, Error> {
         if let Some((wire, header)) = whole_request(buf, &self.triage, PLAIN_DEFAULTS) {
-            let mut named = LengthKeys::new(b"CONTENT_LENGTH");
+            let mut named = LengthKeys::new();
             let pairs = request_pairs(wire, header, storage, DEFAULT_RULES, &mut named)?;
             let body_len = named.body_len(&pairs)?;
             return Ok(Status::Complete((pairs, body_len)));
@@ -333,51 +346,49 @@ fn request_pairs<'s, 'a>(
     })
 }
 
-/// Where the pairs whose key has the length and first byte of a body-length key are in the
-/// storage, noted by the walk as it reaches each key (a pair noted in a block that then fails
-/// is never looked up: the walk's error returns first). The first byte tells
-/// `CONTENT_LENGTH` from the other 14-byte keys nginx sends (`REQUEST_METHOD`,
-/// `REQUEST_SCHEME`). Past [`NOTED`] such pairs, only counted, and the body length is found by
-/// a pass over all pairs.
+/// The `CONTENT_LENGTH` pairs of a request, noted by the walk as it reaches each key (a pair
+/// noted in a block that then fails is never looked up: the walk's error returns first), so
+/// that the body length needs no pass over the pairs: none is 0, one is its value, and only
+/// repeats (rules C2 and C3) take a pass.
 #[cfg(feature = "codec")]
-struct LengthKeys<const K: usize> {
-    key: &'static [u8; K],
+struct LengthKeys {
+    /// How many pairs are named `CONTENT_LENGTH`.
     count: usize,
-    at: [usize; NOTED],
+    /// The index of the last of them.
+    at: usize,
 }
 
-/// How many candidate pairs [`LengthKeys`] notes.
 #[cfg(feature = "codec")]
-const NOTED: usize = 4;
+impl LengthKeys {
+    /// The key whose pairs are noted.
+    const KEY: &[u8; 14] = b"CONTENT_LENGTH";
 
-#[cfg(feature = "codec")]
-impl<const K: usize> LengthKeys<K> {
     #[inline(always)]
-    fn new(key: &'static [u8; K]) -> Self {
-        let (count, at) = (0, [0; NOTED]);
-        LengthKeys { key, count, at }
+    fn new() -> Self {
+        LengthKeys { count: 0, at: 0 }
     }
 
     /// The body length of `packet`, whose walk noted the pairs here.
     #[inline(always)]
     fn body_len(&self, packet: &PacketPairs<'_, '_>) -> Result<u64, Error> {
-        match self.at.get(..self.count) {
-            Some(at) => {
-                packet.length_among(at.iter().filter_map(|&i| packet.pairs.get(i)), self.key)
-            }
-            None => packet.length_among(packet.pairs.iter(), self.key),
+        match self.count {
+            0 => Ok(0),
+            1 => packet.length_of_named(packet.pairs.get(self.at).into_iter(), Self::KEY.len()),
+            _ => packet.length_among(packet.pairs.iter(), Self::KEY),
         }
     }
 }
 
 #[cfg(feature = "codec")]
-impl<const K: usize> Note for LengthKeys<K> {
+impl Note for LengthKeys {
     #[inline(always)]
     fn note(&mut self, key: &[u8], index: usize) {
-        if key.len() == K && key.first() == self.key.first() {
-            if let Some(slot) = self.at.get_mut(self.count) {
-                *slot = index;
-            }
+        // The first byte first: it tells `CONTENT_LENGTH` from the other 14-byte keys nginx
+        // sends (`REQUEST_METHOD`, `REQUEST_SCHEME`) with one compare. The whole compare here,
+        // in the walk, rather than after it over noted candidates: 10 instructions less a
+        // request, and 1.5 ns (`ratios`, the codec line, two runs each).
+        if key.len() == Self::KEY.len() && key.first() == Self::KEY.first() && key == Self::KEY {
+            self.at = index;
             self.count += 1;
         }
     }
