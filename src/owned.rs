@@ -3,8 +3,6 @@
 use bytes::Bytes;
 
 use crate::array::Array;
-#[cfg(feature = "codec")]
-use crate::body::length_of;
 use crate::error::Error;
 use crate::header::{HEADER_LEN, Header};
 #[cfg(feature = "codec")]
@@ -81,13 +79,10 @@ impl Packet {
                 if let Shape::Vars(index) = &mut self.shape {
                     index.validate_noting(block, rules, Some(&mut named))?;
                 }
-                if key.is_empty() {
-                    return Ok(0);
-                }
-                match named.pairs(block, key) {
-                    Some(pairs) => length_of(pairs, key.len()),
-                    None => self.body_len(),
-                }
+                // A key with no length is never noted: no body.
+                named
+                    .body_len(block, key)
+                    .unwrap_or_else(|| self.body_len())
             }
             BlockKind::Array => {
                 self.shape = Shape::Array(Array::parse(block)?.len());

@@ -5,6 +5,8 @@
 
 use super::Vars;
 use crate::EMPTY_PAIR;
+#[cfg(feature = "codec")]
+use crate::body::length_of;
 use crate::builder::Pair;
 use crate::error::{Error, Field};
 use crate::header::HEADER_LEN;
@@ -282,21 +284,18 @@ fn walk(
     }
 }
 
-/// How many pairs whose key could be the length key (its length, its first byte) [`Named`]
-/// places: a request has one `CONTENT_LENGTH`.
-const NAMED: usize = 4;
-
-/// Where the pairs whose key could be a given key start (a key of its length and first byte),
-/// noted by the validating walk, so that the value of that key (the body length) is read
-/// without a second pass. The first byte tells the other 14-byte keys that nginx sends
-/// (`REQUEST_METHOD`, `REQUEST_SCHEME`) from `CONTENT_LENGTH` during the walk.
+/// The pairs whose key could be a given key (the body-length key: a key of its length and
+/// first byte), noted by the validating walk as it reaches each key, so that the body length
+/// is read without a pass over the pairs. The first byte tells the other 14-byte keys that
+/// nginx sends (`REQUEST_METHOD`, `REQUEST_SCHEME`) from `CONTENT_LENGTH` during the walk.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Named {
     key_len: usize,
     first: Option<u8>,
-    /// Pairs whose key could be the key; past [`NAMED`], only counted.
+    /// How many pairs' keys could be the key.
     count: usize,
-    at: [usize; NAMED],
+    /// Where the last of them starts in the block.
+    at: usize,
 }
 
 impl Named {
@@ -308,7 +307,7 @@ impl Named {
             key_len: key.len(),
             first: key.first().copied(),
             count: 0,
-            at: [0; NAMED],
+            at: 0,
         }
     }
 
@@ -316,33 +315,32 @@ impl Named {
     #[inline(always)]
     fn note(&mut self, block: &[u8], klen: u16, pos: usize) {
         if usize::from(klen) == self.key_len && block.get(pos + 2).copied() == self.first {
-            if let Some(slot) = self.at.get_mut(self.count) {
-                *slot = pos;
-            }
+            self.at = pos;
             self.count += 1;
         }
     }
 
-    /// The pairs of the validated `block` named `key` (whose length and first byte this
-    /// noted), as (offset of the pair from the header's first byte, value), or `None` if
-    /// there were more candidates than noted.
+    /// The body length that the pairs of the validated `block` named `key` (whose length and
+    /// first byte this noted) give, with the offsets of its errors: none is 0, one is its
+    /// value. `None` when more than one pair could be named `key`, for a pass over the pairs
+    /// (the key's repeats, rules C2 and C3).
     #[inline]
     #[cfg(feature = "codec")]
-    pub(crate) fn pairs<'a>(
-        &self,
-        block: &'a [u8],
-        key: &[u8],
-    ) -> Option<impl Iterator<Item = (usize, &'a [u8])>> {
-        let at = self.at.get(..self.count)?;
-        let klen = self.key_len;
-        Some(at.iter().filter_map(move |&pos| {
-            let (head, rest) = block.get(pos..)?.split_at_checked(klen + 4)?;
-            if !same_key(head.get(2..klen + 2)?, key) {
-                return None;
+    pub(crate) fn body_len(&self, block: &[u8], key: &[u8]) -> Option<Result<u64, Error>> {
+        match self.count {
+            0 => Some(Ok(0)),
+            1 => {
+                let (head, rest) = block.get(self.at..)?.split_at_checked(key.len() + 4)?;
+                if !same_key(head.get(2..key.len() + 2)?, key) {
+                    return Some(Ok(0));
+                }
+                let vlen = u16::from_le_bytes(*head.last_chunk::<2>()?);
+                let value = rest.get(..usize::from(vlen))?;
+                let named = core::iter::once((HEADER_LEN + self.at, value));
+                Some(length_of(named, key.len()))
             }
-            let vlen = u16::from_le_bytes(*head.last_chunk::<2>()?);
-            Some((HEADER_LEN + pos, rest.get(..usize::from(vlen))?))
-        }))
+            _ => None,
+        }
     }
 }
 
