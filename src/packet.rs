@@ -58,8 +58,9 @@ impl Shape {
     }
 }
 
-/// The header accessors [`PacketRef`] and [`Packet`](crate::Packet) share, over
-/// the field that holds the packet's wire bytes.
+/// The header accessors [`PacketRef`], [`Packet`](crate::Packet) and
+/// [`PacketPairs`](crate::PacketPairs) share, over the field that holds the packet's wire
+/// bytes, and the header: a field of its own, or (`from_wire`) read again from the wire bytes.
 macro_rules! header_accessors {
     ($wire:ident) => {
         /// The header.
@@ -68,22 +69,39 @@ macro_rules! header_accessors {
             self.header
         }
 
+        $crate::packet::header_accessors!(@fields $wire);
+    };
+    (from_wire $wire:ident) => {
+        /// The header.
+        #[inline]
+        pub fn header(&self) -> Header {
+            // The wire bytes of a parsed packet start with its header.
+            let &[m1, low, high, m2] = self
+                .$wire
+                .first_chunk::<{ $crate::header::HEADER_LEN }>()
+                .unwrap_or(&[0; $crate::header::HEADER_LEN]);
+            Header::new(Modifier1(m1), u16::from_le_bytes([low, high]), m2)
+        }
+
+        $crate::packet::header_accessors!(@fields $wire);
+    };
+    (@fields $wire:ident) => {
         /// Header byte 0.
         #[inline]
         pub fn modifier1(&self) -> Modifier1 {
-            self.header.modifier1
+            self.header().modifier1
         }
 
         /// Header byte 3.
         #[inline]
         pub fn modifier2(&self) -> u8 {
-            self.header.modifier2
+            self.header().modifier2
         }
 
         /// The block length the header declares.
         #[inline]
         pub fn datasize(&self) -> u16 {
-            self.header.datasize
+            self.header().datasize
         }
 
         /// How the block was read and what follows the packet.
