@@ -60,7 +60,7 @@ impl Packet {
 
     /// Validates the block in place, as `kind` says (rule H5), and returns the body length:
     /// the decoder's path, which builds the packet where it will stay, copies no index, and
-    /// learns where the length key's pairs are in the same walk.
+    /// learns where the length key's pair is in the same walk.
     ///
     /// # Errors
     ///

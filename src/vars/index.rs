@@ -42,9 +42,9 @@ impl Index {
         self.validate_noting(block, rules, None)
     }
 
-    /// As [`validate`](Self::validate), noting in `named` where the pairs whose key could be
-    /// its key are (that key's length and first byte): the decoder's walk, which learns the
-    /// body length on the way.
+    /// As [`validate`](Self::validate), counting in `named` the pairs whose key could be its
+    /// key (that key's length and first byte) and noting where the last starts: the decoder's
+    /// walk, which learns the body length on the way.
     #[inline(always)]
     pub(crate) fn validate_noting(
         &mut self,
