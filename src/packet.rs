@@ -75,12 +75,10 @@ macro_rules! header_accessors {
         /// The header.
         #[inline]
         pub fn header(&self) -> Header {
-            // The wire bytes of a parsed packet start with its header.
-            let &[m1, low, high, m2] = self
-                .$wire
-                .first_chunk::<{ $crate::header::HEADER_LEN }>()
-                .unwrap_or(&[0; $crate::header::HEADER_LEN]);
-            Header::new(Modifier1(m1), u16::from_le_bytes([low, high]), m2)
+            // The wire bytes of a parsed packet start with its header: never the fallback.
+            Header::parse(self.$wire)
+                .complete()
+                .unwrap_or(Header::new(Modifier1(0), 0, 0))
         }
 
         $crate::packet::header_accessors!(@fields $wire);
