@@ -366,6 +366,13 @@ opaque = [(b"HTTP_X", b"\xff\xfe\x00\x7a"), (b"\x4b\xe9", b"v")]
 dec("spec_case22_opaque_bytes", "NUL, 0xff and a latin-1 key byte: kept unchanged, nothing decoded or cut at NUL",
     "spec §4.3 V9, §11 case 22", base_packet(b"".join(kv(k, v) for k, v in opaque)),
     P(0, 62 + 14 + 7, 0, vars=BV + opaque))
+utf8_path = [(b"REQUEST_METHOD", b"GET"), (b"PATH_INFO", "/caf\u00e9".encode("utf-8")),
+             (b"SERVER_PROTOCOL", b"HTTP/1.1")]
+utf8_block = b"".join(kv(k, v) for k, v in utf8_path)
+dec("spec_v9_utf8_path",
+    "PATH_INFO /caf\u00e9 in UTF-8 (2f 63 61 66 c3 a9), as nginx passes /caf%C3%A9: kept as sent; a WSGI environ holds its "
+    "latin-1 text, an ASGI scope's path its UTF-8 text (gunicorn's asgi worker: the latin-1 text, FINDINGS G2)",
+    "spec §4.3 V9", H(0, len(utf8_block), 0) + utf8_block, P(0, len(utf8_block), 0, vars=utf8_path))
 
 
 def many_vars(count):
