@@ -8,7 +8,8 @@
 #   bash benches/perf_anchors_c_visit.sh     (about 4 minutes; nothing else CPU-heavy meanwhile)
 #
 # Needs the harness copy that one `run.sh` run leaves in target/perf-anchors. The copy's
-# harness is patched for this run and restored after it.
+# harness.rs is patched for this run and restored after it; its crate_adapter.rs becomes
+# benches/perf_adapter.rs, and the previous run's criterion results are deleted.
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 [ -f target/perf-anchors/rust/Cargo.toml ] || {
@@ -60,6 +61,8 @@ fn visit_cvars(vars: &[ffi::CVar]) {
 open(path, "w").write(src)
 EOF
 cd "$work/rust"
+# run.sh's check that every line finds the same pairs, on the patched lines too.
+cargo test --release -q >/dev/null 2>&1 || { echo "the patched harness fails its correctness tests" >&2; exit 1; }
 rm -rf target/criterion
 PERF_ANCHORS_CLOCK=cpu cargo bench -q --bench codec -- --warm-up-time 0.5 --measurement-time 2 \
     'parse-nginx_typical|parse-pipelined|parse-small|parse-many_small' > ../c_visit.log 2>&1 ||
